@@ -1,0 +1,90 @@
+// The CPU backend: OpenMP threads, OpenBLAS for dense GEMM, hand-written sparse kernels.
+// Each <op>_impl is defined in kernels/cpu/<op>.cpp.
+#pragma once
+
+#include <vector>
+
+#include "kernels/backend.h"
+
+namespace neuroai::cpu {
+
+class CpuBackend final : public Backend {
+public:
+  explicit CpuBackend(int threads = 0);
+  ~CpuBackend() override = default;
+
+  std::string name() const override { return "cpu"; }
+  std::string description() const override;
+  int threads() const { return threads_; }
+  // Sets the OpenMP and OpenBLAS thread counts used by this backend's ops (0 = all cores).
+  void set_threads(int threads);
+
+  void* alloc(size_t bytes) override;
+  void free(void* ptr) override;
+  void upload(void* dst, const void* host_src, size_t bytes) override;
+  void download(void* host_dst, const void* src, size_t bytes) override;
+  void copy(void* dst, const void* src, size_t bytes) override;
+  void memset_zero(void* dst, size_t bytes) override;
+  void synchronize() override {}
+  bool is_resident(const void* ptr) const override { return true; }
+
+  // A reusable scratch buffer of at least `bytes` (valid until the next call; not thread-safe).
+  void* scratch(size_t bytes);
+
+protected:
+  void validate_csr_impl(ConstCsrView a, const char* what) override;
+  void gemm_impl(bool trans_a, bool trans_b, float alpha, ConstDenseView a, ConstDenseView b, float beta,
+                 DenseView c) override;
+  void masked_linear_forward_impl(ConstDenseView x, ConstDenseView w, const uint8_t* mask, const float* bias,
+                                  DenseView y) override;
+  void masked_linear_backward_impl(ConstDenseView x, ConstDenseView w, const uint8_t* mask, ConstDenseView dy,
+                                   DenseView dx, DenseView dw, float* db, bool accumulate) override;
+  void spmm_csr_impl(ConstCsrView a, ConstDenseView x, const float* bias, DenseView y, bool accumulate) override;
+  void sddmm_csr_impl(ConstCsrView pattern, ConstDenseView dy, ConstDenseView x, float* out_values,
+                      bool accumulate) override;
+  int64_t dense_to_csr_count_impl(ConstDenseView w, const uint8_t* mask, int32_t* indptr) override;
+  void dense_to_csr_fill_impl(ConstDenseView w, const uint8_t* mask, CsrView out) override;
+  void csr_to_dense_impl(ConstCsrView a, DenseView out) override;
+  void csr_transpose_impl(ConstCsrView a, CsrView at, int32_t* perm) override;
+  void gather_impl(const float* src, const int32_t* idx, int64_t n, float* dst) override;
+  int64_t scan_flags_impl(const uint8_t* keep, int64_t n, int32_t* pos) override;
+  void compact_f32_impl(const float* src, const uint8_t* keep, const int32_t* pos, int64_t n, float* dst) override;
+  void compact_i32_impl(const int32_t* src, const uint8_t* keep, const int32_t* pos, int64_t n,
+                        int32_t* dst) override;
+  void csr_compact_indptr_impl(const int32_t* indptr, int32_t rows, const int32_t* pos, int32_t* out_indptr) override;
+  void prune_smallest_impl(std::span<const PruneTarget> targets, int64_t n_prune) override;
+  int64_t count_nonzero_impl(const uint8_t* flags, int64_t n) override;
+  void divisive_norm_forward_impl(ConstDenseView h, Sheet sheet, const DivisiveParams& p, DenseView y,
+                                  DenseView d) override;
+  void divisive_norm_backward_impl(ConstDenseView h, ConstDenseView d, ConstDenseView dy, Sheet sheet,
+                                   const DivisiveParams& p, DenseView dh) override;
+  void dog_forward_impl(ConstDenseView h, Sheet sheet, const DogParams& p, DenseView y) override;
+  void dog_backward_impl(ConstDenseView y, ConstDenseView dy, Sheet sheet, const DogParams& p, DenseView dh) override;
+  void kwta_forward_impl(ConstDenseView h, Sheet sheet, const KwtaParams& p, DenseView y, uint8_t* winners) override;
+  void kwta_backward_impl(const uint8_t* winners, ConstDenseView dy, DenseView dh) override;
+  void trace_update_impl(ConstDenseView x, float lambda, float* trace) override;
+  void hebbian_csr_update_impl(ConstCsrView pattern, ConstDenseView post, ConstDenseView pre, float eta, float clip,
+                               float* hebb) override;
+  void bias_add_impl(DenseView y, const float* bias) override;
+  void col_sum_impl(ConstDenseView x, float* out, bool accumulate) override;
+  void activation_forward_impl(Activation act, const float* x, int64_t n, float* y) override;
+  void activation_backward_impl(Activation act, const float* y, const float* dy, int64_t n, float* dx) override;
+  void softmax_xent_impl(ConstDenseView logits, const int32_t* labels, float* loss, DenseView dlogits) override;
+  void argmax_rows_impl(ConstDenseView logits, int32_t* out) override;
+  void reduce_impl(Reduction r, const float* x, int64_t n, float* out) override;
+  void axpy_impl(int64_t n, float alpha, const float* x, float* y) override;
+  void scale_impl(int64_t n, float alpha, float* x) override;
+  void fill_impl(int64_t n, float value, float* x) override;
+  void apply_mask_impl(int64_t n, const uint8_t* mask, float* x) override;
+  void add_sign_impl(int64_t n, float alpha, const float* x, float* dx) override;
+  void sgd_step_impl(const SgdParams& p, int64_t n, const float* grad, const uint8_t* mask, float* w,
+                     float* momentum) override;
+  void adam_step_impl(const AdamParams& p, int64_t n, const float* grad, const uint8_t* mask, float* w, float* m,
+                      float* v) override;
+
+private:
+  int threads_ = 1;
+  std::vector<unsigned char> scratch_;
+};
+
+}  // namespace neuroai::cpu

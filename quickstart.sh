@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# neuroai quick start.
+#   ./quickstart.sh run    set up, build, and train the default pruned MLP on Fashion-MNIST
+#   ./quickstart.sh test   set up, build, and run the whole test suite
+# Environment: BUILD_DIR (default build), NEUROAI_CUDA (AUTO|ON|OFF), JOBS (default: all cores).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+mode=${1:-}
+case "$mode" in
+  run|test|setup|build) ;;
+  *) echo "usage: $0 run|test   (also: setup, build)" >&2; exit 2 ;;
+esac
+
+BUILD_DIR=${BUILD_DIR:-build}
+NEUROAI_CUDA=${NEUROAI_CUDA:-AUTO}
+JOBS=${JOBS:-$(nproc)}
+
+# Debian packages the build, the tests and the main job need.
+packages=(build-essential cmake pkg-config libopenblas-dev libgtest-dev libbenchmark-dev libcli11-dev
+          nlohmann-json3-dev libfmt-dev zlib1g-dev dataset-fashion-mnist)
+
+setup() {
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "quickstart: installing missing Debian packages: ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+build() {
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DNEUROAI_CUDA="$NEUROAI_CUDA" | grep -E "CUDA backend|Error" || true
+  cmake --build "$BUILD_DIR" -j "$JOBS"
+}
+
+setup
+build
+case "$mode" in
+  test)
+    # Each suite runs per backend; CUDA cases skip with their reason when no GPU is usable.
+    ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS"
+    ;;
+  run)
+    "$BUILD_DIR/neuroai" info
+    ;;
+esac
