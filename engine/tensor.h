@@ -55,7 +55,7 @@ public:
     b_->upload(p_, host.data(), bytes());
   }
   std::vector<T> to_host() const {
-    std::vector<T> h(size_t(n_));
+    std::vector<T> h(static_cast<size_t>(n_));
     if (n_) b_->download(h.data(), p_, bytes());
     return h;
   }

@@ -1,0 +1,232 @@
+// Activity metrics against hand-computed cases and plain references (double, straight from the
+// definitions in SPEC §10 / §3.3).
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "engine/metrics.h"
+#include "kernels/error.h"
+
+namespace neuroai {
+namespace {
+
+std::vector<float> gaussian(int64_t n, int64_t d, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> g(0.f, 1.f);
+  std::vector<float> h(size_t(n * d));
+  for (auto& v : h) v = g(rng);
+  return h;
+}
+
+// PR from the d x d covariance, computed directly.
+double reference_pr(const std::vector<float>& h, int64_t n, int64_t d) {
+  std::vector<double> mu(size_t(d), 0.0);
+  for (int64_t s = 0; s < n; ++s)
+    for (int64_t i = 0; i < d; ++i) mu[size_t(i)] += h[size_t(s * d + i)] / double(n);
+  double tr = 0.0, tr2 = 0.0;
+  for (int64_t i = 0; i < d; ++i)
+    for (int64_t j = 0; j < d; ++j) {
+      double c = 0.0;
+      for (int64_t s = 0; s < n; ++s) c += (h[size_t(s * d + i)] - mu[size_t(i)]) * (h[size_t(s * d + j)] - mu[size_t(j)]);
+      c /= double(n - 1);
+      if (i == j) tr += c;
+      tr2 += c * c;
+    }
+  return tr * tr / tr2;
+}
+
+double reference_pearson(const std::vector<double>& x, const std::vector<double>& y) {
+  double mx = 0, my = 0;
+  for (size_t i = 0; i < x.size(); ++i) mx += x[i] / double(x.size()), my += y[i] / double(y.size());
+  double sxy = 0, sxx = 0, syy = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    sxy += (x[i] - mx) * (y[i] - my);
+    sxx += (x[i] - mx) * (x[i] - mx);
+    syy += (y[i] - my) * (y[i] - my);
+  }
+  return sxy / std::sqrt(sxx * syy);
+}
+
+std::vector<double> unit_activity(const std::vector<float>& h, int64_t n, int64_t d, int64_t u) {
+  std::vector<double> a(static_cast<size_t>(n));
+  for (int64_t s = 0; s < n; ++s) a[size_t(s)] = h[size_t(s * d + u)];
+  return a;
+}
+
+// Each sample is a sum of a few Gaussian bumps on the sheet: nearby units are strongly correlated.
+std::vector<float> smooth_map(int64_t n, int64_t rows, int64_t cols, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> ur(0.0, double(rows)), uc(0.0, double(cols)), amp(0.0, 1.0);
+  std::vector<float> h(size_t(n * rows * cols), 0.f);
+  const double sigma = 2.0;
+  for (int64_t s = 0; s < n; ++s)
+    for (int k = 0; k < 3; ++k) {
+      double cr = ur(rng), cc = uc(rng), a = amp(rng);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) {
+          double d2 = (r - cr) * (r - cr) + (c - cc) * (c - cc);
+          h[size_t(s * rows * cols + r * cols + c)] += float(a * std::exp(-d2 / (2 * sigma * sigma)));
+        }
+    }
+  return h;
+}
+
+struct PrCase {
+  const char* what;
+  int64_t n, d;
+};
+
+TEST(ParticipationRatio, MatchesCovarianceReference) {
+  const std::vector<PrCase> cases = {
+      {"n < d: the n x n Gram path", 30, 70},
+      {"n > d: the d x d covariance path", 70, 30},
+      {"d not a multiple of the 64 tile", 150, 130},
+      {"n < d across tiles", 20, 200},
+      {"two samples", 2, 5},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    auto h = gaussian(c.n, c.d, 7 + uint64_t(c.n));
+    // Give the units different scales so PR is not near its maximum.
+    for (int64_t s = 0; s < c.n; ++s)
+      for (int64_t i = 0; i < c.d; ++i) h[size_t(s * c.d + i)] *= float(1.0 + 0.1 * double(i % 11)) + 0.5f;
+    double ref = reference_pr(h, c.n, c.d);
+    EXPECT_NEAR(participation_ratio(h.data(), c.n, c.d), ref, 1e-9 * ref);
+    EXPECT_GE(ref, 1.0);
+    EXPECT_LE(ref, double(std::min(c.d, c.n - 1)) + 1e-9);
+  }
+}
+
+TEST(ParticipationRatio, IsotropicDataNearD) {
+  const int64_t n = 4000, d = 16;
+  auto h = gaussian(n, d, 1);
+  // Finite-sample bias: E[PR] ~ d / (1 + d / n) = 15.94.
+  EXPECT_NEAR(participation_ratio(h.data(), n, d), 16.0, 0.5);
+}
+
+TEST(ParticipationRatio, RankOneIsOne) {
+  const int64_t n = 50, d = 40;
+  std::vector<float> h(size_t(n * d));
+  for (int64_t s = 0; s < n; ++s)
+    for (int64_t i = 0; i < d; ++i) h[size_t(s * d + i)] = float((s % 7) - 3) * float(i + 1) / 8.f + 5.f;
+  EXPECT_NEAR(participation_ratio(h.data(), n, d), 1.0, 1e-9);
+}
+
+TEST(ParticipationRatio, TwoEqualOrthogonalDirectionsIsTwo) {
+  // Centered columns a = (1,-1,1,-1), b = (1,1,-1,-1): orthogonal, equal variance; a third unit copies a.
+  // Eigenvalues of C: a-direction has variance 2 (a and its copy), b has 1 => PR = 9/5.
+  std::vector<float> h = {1, 1, 1, -1, 1, -1, 1, -1, 1, -1, -1, -1};
+  EXPECT_NEAR(participation_ratio(h.data(), 4, 3), 9.0 / 5.0, 1e-12);
+  std::vector<float> two = {1, 1, -1, 1, 1, -1, -1, -1};
+  EXPECT_NEAR(participation_ratio(two.data(), 4, 2), 2.0, 1e-12);
+}
+
+TEST(ParticipationRatio, ConstantIsZeroAndBadArgsThrow) {
+  std::vector<float> h(20, 3.f);
+  EXPECT_EQ(participation_ratio(h.data(), 4, 5), 0.0);
+  EXPECT_THROW(participation_ratio(h.data(), 0, 5), Error);
+  EXPECT_THROW(participation_ratio(nullptr, 4, 5), Error);
+}
+
+TEST(Sparsity, ActivationFractionBelowEps) {
+  std::vector<float> h = {0.f, 1e-7f, 1.f, -2.f, -1e-7f, 0.5f};
+  EXPECT_DOUBLE_EQ(activation_sparsity(h.data(), 2, 3), 0.5);
+  EXPECT_DOUBLE_EQ(activation_sparsity(h.data(), 2, 3, 0.6f), 4.0 / 6.0);
+}
+
+TEST(Sparsity, HoyerHandCases) {
+  std::vector<float> one_hot = {0, 0, 3, 0};
+  std::vector<float> flat = {2, 2, 2, 2};
+  std::vector<float> half = {1, -1, 0, 0};  // sqrt 4 = 2, l1 = 2, l2 = sqrt 2 => 2 - sqrt 2
+  std::vector<float> zero = {0, 0, 0, 0};
+  EXPECT_NEAR(hoyer_sparsity(one_hot.data(), 1, 4), 1.0, 1e-12);
+  EXPECT_NEAR(hoyer_sparsity(flat.data(), 1, 4), 0.0, 1e-12);
+  EXPECT_NEAR(hoyer_sparsity(half.data(), 1, 4), 2.0 - std::sqrt(2.0), 1e-12);
+  EXPECT_NEAR(hoyer_sparsity(zero.data(), 1, 4), 1.0, 1e-12);
+  std::vector<float> both = {0, 0, 3, 0, 2, 2, 2, 2};
+  EXPECT_NEAR(hoyer_sparsity(both.data(), 2, 4), 0.5, 1e-12);  // mean over samples
+  EXPECT_EQ(hoyer_sparsity(one_hot.data(), 4, 1), 0.0);
+}
+
+TEST(Sparsity, TrevesRollsHandCases) {
+  std::vector<float> one_hot = {0, 5, 0, 0};
+  std::vector<float> flat = {1, 1, 1, 1};
+  std::vector<float> half = {1, 1, 0, 0};  // mean 1/2, mean sq 1/2 => (1 - 1/2) / (3/4) = 2/3
+  EXPECT_NEAR(treves_rolls(one_hot.data(), 1, 4), 1.0, 1e-12);
+  EXPECT_NEAR(treves_rolls(flat.data(), 1, 4), 0.0, 1e-12);
+  EXPECT_NEAR(treves_rolls(half.data(), 1, 4), 2.0 / 3.0, 1e-12);
+  std::vector<float> both = {0, 5, 0, 0, 1, 1, 0, 0};
+  EXPECT_NEAR(treves_rolls(both.data(), 2, 4), (1.0 + 2.0 / 3.0) / 2.0, 1e-12);
+}
+
+TEST(NeighbourCorrelation, HandCases) {
+  // 1 x 3 sheet over 4 samples: units 0 and 1 identical, unit 2 = -unit 1 => pairs (0,1) = 1, (1,2) = -1.
+  std::vector<float> h = {1, 1, -1, 2, 2, -2, 0, 0, 0, 5, 5, -5};
+  EXPECT_NEAR(neighbour_correlation(h.data(), 4, 1, 3), 0.0, 1e-12);
+  // 2 x 2 sheet, all units identical: every one of the 4 pairs correlates 1.
+  std::vector<float> same = {1, 1, 1, 1, 3, 3, 3, 3, 2, 2, 2, 2};
+  EXPECT_NEAR(neighbour_correlation(same.data(), 3, 2, 2), 1.0, 1e-12);
+  // A constant (dead) unit leaves its pairs out: only (0,1) remains.
+  std::vector<float> dead = {1, 1, 7, 2, 2, 7, 4, 4, 7};
+  EXPECT_NEAR(neighbour_correlation(dead.data(), 3, 1, 3), 1.0, 1e-12);
+  std::vector<float> all_dead(9, 0.f);
+  EXPECT_EQ(neighbour_correlation(all_dead.data(), 3, 1, 3), 0.0);
+}
+
+TEST(NeighbourCorrelation, SmoothMapHighRandomLow) {
+  const int64_t n = 300, rows = 8, cols = 9;
+  auto smooth = smooth_map(n, rows, cols, 3);
+  auto noise = gaussian(n, rows * cols, 4);
+  EXPECT_GT(neighbour_correlation(smooth.data(), n, rows, cols), 0.7);
+  EXPECT_LT(std::abs(neighbour_correlation(noise.data(), n, rows, cols)), 0.05);
+}
+
+TEST(SpatialCorrelation, MatchesReference) {
+  const int64_t n = 60, rows = 5, cols = 7, d = rows * cols;
+  auto h = smooth_map(n, rows, cols, 5);
+  std::vector<double> r, inv_dist;
+  for (int64_t i = 1; i < d; ++i)
+    for (int64_t j = 0; j < i; ++j) {
+      r.push_back(reference_pearson(unit_activity(h, n, d, i), unit_activity(h, n, d, j)));
+      double dr = double(i / cols - j / cols), dc = double(i % cols - j % cols);
+      inv_dist.push_back(1.0 / (1.0 + std::sqrt(dr * dr + dc * dc)));
+    }
+  double ref = reference_pearson(r, inv_dist);
+  EXPECT_NEAR(spatial_correlation(h.data(), n, rows, cols), ref, 1e-9);
+  EXPECT_NEAR(spatial_correlation(h.data(), n, rows, cols, 0), ref, 1e-9);  // 0 = all units
+}
+
+TEST(SpatialCorrelation, SmoothMapHighRandomLow) {
+  const int64_t n = 200, rows = 16, cols = 16;
+  auto smooth = smooth_map(n, rows, cols, 6);
+  auto noise = gaussian(n, rows * cols, 7);
+  double rho = spatial_correlation(smooth.data(), n, rows, cols);
+  EXPECT_GT(rho, 0.5);
+  EXPECT_LT(std::abs(spatial_correlation(noise.data(), n, rows, cols)), 0.1);
+  // A seeded sample of units: deterministic, and still sees the map.
+  double sampled = spatial_correlation(smooth.data(), n, rows, cols, 64, 11);
+  EXPECT_EQ(sampled, spatial_correlation(smooth.data(), n, rows, cols, 64, 11));
+  EXPECT_GT(sampled, 0.5);
+}
+
+TEST(SpatialCorrelation, DegenerateIsZero) {
+  std::vector<float> h(12, 1.f);
+  EXPECT_EQ(spatial_correlation(h.data(), 3, 2, 2), 0.0);
+  EXPECT_THROW(spatial_correlation(h.data(), 3, 0, 2), Error);
+}
+
+TEST(EffectiveUsage, HandCases) {
+  std::vector<float> uniform = {1, 1, 1, 1, 2, 2, 2, 2};  // every unit used equally => exp(H) = 4
+  EXPECT_NEAR(effective_usage(uniform.data(), 2, 4), 4.0, 1e-6);
+  std::vector<float> single = {0, 3, 0, 0, 0, 1, 0, 0};
+  EXPECT_NEAR(effective_usage(single.data(), 2, 4), 1.0, 1e-6);
+  std::vector<float> two = {1, 0, 0, 0, 1, 0};  // p = (1/2, 1/2, 0) => 2
+  EXPECT_NEAR(effective_usage(two.data(), 2, 3), 2.0, 1e-6);
+  std::vector<float> zero(6, 0.f);
+  EXPECT_EQ(effective_usage(zero.data(), 2, 3), 0.0);
+}
+
+}  // namespace
+}  // namespace neuroai
