@@ -1,0 +1,140 @@
+// The density below which a SparseLinear trains faster in CSR than dense, measured on the running
+// backend for the layer's real shapes, once per process.
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include "engine/sparse_linear.h"
+#include "kernels/error.h"
+
+namespace neuroai {
+
+namespace {
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// Uniform in [0, 1) from an index: patterns for every density without a sequential generator.
+double unit_hash(uint64_t i, uint64_t salt) { return double(splitmix64(i * 0x2545F4914F6CDD1Dull + salt) >> 11) * 0x1.0p-53; }
+
+std::vector<float> hash_values(int64_t n, uint64_t salt) {
+  std::vector<float> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) v[size_t(i)] = float(unit_hash(uint64_t(i), salt) - 0.5);
+  return v;
+}
+
+// One warm-up call, then the median of up to 3 timed calls (1 when a call is slow), in milliseconds.
+template <class Fn>
+double time_ms(Backend& b, Fn&& fn) {
+  using Clock = std::chrono::steady_clock;
+  auto once = [&] {
+    b.synchronize();
+    const auto t0 = Clock::now();
+    fn();
+    b.synchronize();
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  };
+  const double warm = once();
+  const int reps = warm > 20.0 ? 1 : 3;
+  std::vector<double> t;
+  for (int r = 0; r < reps; ++r) t.push_back(once());
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+}  // namespace
+
+BreakEvenTable measure_break_even(Backend& b, int64_t batch, int64_t in, int64_t out, std::vector<double> densities,
+                                  bool stop_early) {
+  NEUROAI_CHECK(batch > 0 && in > 0 && out > 0, "measure_break_even: batch {}, in {}, out {} must all be > 0", batch,
+                in, out);
+  std::sort(densities.begin(), densities.end());
+  densities.erase(std::unique(densities.begin(), densities.end()), densities.end());
+  for (double d : densities)
+    NEUROAI_CHECK(d > 0.0 && d <= 1.0, "measure_break_even: density {} outside (0, 1]", d);
+
+  Tensor x(b, batch, in, hash_values(batch * in, 1));     // (B, in)
+  Tensor dy(b, batch, out, hash_values(batch * out, 2));  // (B, out)
+  Tensor y(b, batch, out);                                // (B, out)
+  Tensor dx(b, batch, in);                                // (B, in)
+
+  BreakEvenTable t;
+  double dense_ms = 0.0;
+  {
+    SparseLinear dense(b, in, out, 7, true, "break-even dense");
+    dense.set_auto_csr(false);
+    dense_ms = time_ms(b, [&] {
+      dense.forward(x.cview(), y.view());
+      dense.backward(x.cview(), dy.cview(), dx.view());
+    });
+  }
+  const auto values = hash_values(in * out, 3);
+  // CSR time grows with the density: visiting from the top, the first density where CSR wins is the
+  // answer when stopping early.
+  std::vector<double> order(densities.rbegin(), densities.rend());
+  std::vector<double> csr_ms(densities.size(), -1.0);
+  for (size_t o = 0; o < order.size(); ++o) {
+    const double d = order[o];
+    std::vector<int32_t> indptr(size_t(out + 1), 0), indices;
+    std::vector<float> vals;
+    for (int64_t r = 0; r < out; ++r) {
+      for (int64_t c = 0; c < in; ++c) {
+        const uint64_t i = uint64_t(r * in + c);
+        if (unit_hash(i, 4) < d) {
+          indices.push_back(int32_t(c));
+          vals.push_back(values[i]);
+        }
+      }
+      indptr[size_t(r + 1)] = int32_t(indices.size());
+    }
+    SparseLinear csr = SparseLinear::from_csr_host(b, in, out, indptr, indices, vals, std::vector<float>(size_t(out)),
+                                                   "break-even csr");
+    csr_ms[order.size() - 1 - o] = time_ms(b, [&] {
+      csr.forward(x.cview(), y.view());
+      csr.backward(x.cview(), dy.cview(), dx.view());
+    });
+    const bool faster = csr_ms[order.size() - 1 - o] < dense_ms;
+    if (faster) t.break_even = std::max(t.break_even, d);
+    if (stop_early && faster) break;
+  }
+  for (size_t i = 0; i < densities.size(); ++i) {
+    if (csr_ms[i] < 0) continue;
+    t.density.push_back(densities[i]);
+    t.dense_ms.push_back(dense_ms);
+    t.csr_ms.push_back(csr_ms[i]);
+  }
+  return t;
+}
+
+namespace {
+double g_break_even_override = -1.0;
+}  // namespace
+
+void set_break_even_override(double density) { g_break_even_override = density; }
+
+double break_even_density(Backend& b, int64_t batch, int64_t in, int64_t out) {
+  if (g_break_even_override >= 0.0) return g_break_even_override;
+  using Key = std::tuple<std::string, int64_t, int64_t, int64_t, int>;
+  static std::mutex mu;
+  static std::map<Key, double> cache;
+  const Key key{b.name(), batch, in, out, omp_get_max_threads()};
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = cache.find(key);
+    if (it != cache.end()) return it->second;
+  }
+  const double be = measure_break_even(b, batch, in, out, {0.5, 0.4, 0.3, 0.2, 0.1, 0.05}, true).break_even;
+  std::lock_guard<std::mutex> lock(mu);
+  cache.emplace(key, be);
+  return be;
+}
+
+}  // namespace neuroai
