@@ -1,0 +1,525 @@
+// Training loop, tasks and metrics of the GCN with Hebbian edges (issue #5).
+#include "models/gnn_trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <numeric>
+#include <random>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "engine/graph_metrics.h"
+#include "engine/run_log.h"
+#include "engine/safetensors.h"
+#include "engine/schedule.h"
+#include "kernels/error.h"
+
+namespace neuroai {
+namespace {
+
+std::map<std::string, std::string> parse_kv(const std::string& body, const std::string& spec) {
+  std::map<std::string, std::string> kv;
+  size_t start = 0;
+  while (start < body.size()) {
+    size_t comma = body.find(',', start);
+    if (comma == std::string::npos) comma = body.size();
+    const std::string item = body.substr(start, comma - start);
+    const size_t eq = item.find('=');
+    NEUROAI_CHECK(eq != std::string::npos && eq > 0, "--graph '{}': '{}' is not key=value", spec, item);
+    kv[item.substr(0, eq)] = item.substr(eq + 1);
+    start = comma + 1;
+  }
+  return kv;
+}
+
+double num(const std::map<std::string, std::string>& kv, const std::string& key, double dflt,
+           const std::string& spec) {
+  auto it = kv.find(key);
+  if (it == kv.end()) return dflt;
+  try {
+    size_t used = 0;
+    const double v = std::stod(it->second, &used);
+    if (used == it->second.size() && std::isfinite(v)) return v;
+  } catch (...) {
+  }
+  NEUROAI_FAIL("--graph '{}': {}={} is not a number", spec, key, it->second);
+}
+
+void check_keys(const std::map<std::string, std::string>& kv, std::initializer_list<const char*> allowed,
+                const std::string& spec) {
+  for (const auto& [k, v] : kv) {
+    bool ok = false;
+    for (const char* a : allowed) ok |= k == a;
+    NEUROAI_CHECK(ok, "--graph '{}': unknown key '{}'", spec, k);
+  }
+}
+
+uint64_t pair_key(int32_t u, int32_t v) { return (uint64_t(uint32_t(std::min(u, v))) << 32) | uint32_t(std::max(u, v)); }
+
+// A host CSR.
+struct HostCsr {
+  std::vector<int32_t> indptr, indices;
+};
+
+// Rows from (row, col) entries (any order; no duplicates).
+HostCsr build_csr(int32_t rows, std::vector<std::pair<int32_t, int32_t>> entries, std::vector<int32_t>* order) {
+  std::vector<int32_t> idx(entries.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::sort(idx.begin(), idx.end(), [&](int32_t a, int32_t b) { return entries[a] < entries[b]; });
+  HostCsr c;
+  c.indptr.assign(size_t(rows) + 1, 0);
+  for (int32_t k : idx) {
+    ++c.indptr[entries[k].first + 1];
+    c.indices.push_back(entries[k].second);
+  }
+  for (int32_t r = 0; r < rows; ++r) c.indptr[r + 1] += c.indptr[r];
+  if (order) *order = idx;
+  return c;
+}
+
+// A CSR matrix on the backend with its values.
+struct DevCsr {
+  Buffer<int32_t> indptr, indices;
+  Buffer<float> values;
+  int32_t rows = 0, cols = 0;
+  DevCsr() = default;
+  DevCsr(Backend& b, const HostCsr& h, int32_t r, int32_t c, float fill)
+      : indptr(b, h.indptr), indices(b, h.indices), values(b, int64_t(h.indices.size())), rows(r), cols(c) {
+    if (values.size()) b.fill(values.size(), fill, values.data());
+  }
+  int64_t nnz() const { return indices.size(); }
+  ConstCsrView view() const { return {indptr.data(), indices.data(), values.data(), rows, cols, nnz()}; }
+};
+
+std::vector<float> transpose_host(const std::vector<float>& x, int64_t rows, int64_t cols) {
+  std::vector<float> t(x.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) t[c * rows + r] = x[r * cols + c];
+  return t;
+}
+
+// Uniform random node pairs (u != v) that are not in `exclude` nor drawn before.
+EdgeList sample_non_edges(int32_t n, int64_t count, const std::unordered_set<uint64_t>& exclude, std::mt19937_64& rng) {
+  std::uniform_int_distribution<int32_t> pick(0, n - 1);
+  std::unordered_set<uint64_t> drawn;
+  EdgeList out;
+  const int64_t limit = int64_t(n) * (n - 1) / 2 - int64_t(exclude.size());
+  count = std::min(count, std::max<int64_t>(0, limit));
+  while (int64_t(out.size()) < count) {
+    int32_t u = pick(rng), v = pick(rng);
+    if (u == v) continue;
+    const uint64_t k = pair_key(u, v);
+    if (exclude.count(k) || !drawn.insert(k).second) continue;
+    out.emplace_back(std::min(u, v), std::max(u, v));
+  }
+  return out;
+}
+
+// Everything one task needs on the backend.
+struct NodeTask {
+  std::vector<int32_t> train_nodes, test_nodes;
+  DevCsr sel, sel_t;              // (N_tr x N) selection and its transpose
+  Buffer<int32_t> train_labels;   // (N_tr)
+  Tensor eye;                     // (C, C)
+  Tensor picked, logits, dlogits, dpicked, all_logits;
+  Buffer<int32_t> pred;           // (N)
+  Buffer<float> loss;             // (1)
+};
+
+struct LinkTask {
+  EdgeList train_pos, test_pos, test_neg;
+  std::unordered_set<uint64_t> all_edges;
+  DevCsr test_q;                  // (N x N) test queries, one direction
+  std::vector<uint8_t> test_label;  // in test_q's storage order
+  Buffer<float> loss;
+};
+
+double mean_of(const std::vector<double>& v) {
+  return v.empty() ? 0.0 : std::accumulate(v.begin(), v.end(), 0.0) / double(v.size());
+}
+
+double sd_of(const std::vector<double>& v) {
+  if (v.size() < 2) return 0.0;
+  const double m = mean_of(v);
+  double s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return std::sqrt(s / double(v.size() - 1));
+}
+
+}  // namespace
+
+GnnTask parse_gnn_task(const std::string& s) {
+  if (s == "nodes") return GnnTask::Nodes;
+  if (s == "links") return GnnTask::Links;
+  NEUROAI_FAIL("--task '{}' (expected nodes or links)", s);
+}
+
+EdgePrune parse_edge_prune(const std::string& s) {
+  if (s == "none") return EdgePrune::None;
+  if (s == "hebbian") return EdgePrune::Hebbian;
+  if (s == "random") return EdgePrune::Random;
+  if (s == "community") return EdgePrune::Community;
+  NEUROAI_FAIL("--edge-prune '{}' (expected hebbian, random, community or none)", s);
+}
+
+EdgeSchedule parse_edge_schedule(const std::string& s) {
+  if (s == "cubic") return EdgeSchedule::Cubic;
+  if (s == "fraction") return EdgeSchedule::Fraction;
+  NEUROAI_FAIL("--prune-schedule '{}' (expected cubic or fraction)", s);
+}
+
+const char* edge_prune_name(EdgePrune p) {
+  switch (p) {
+    case EdgePrune::None: return "none";
+    case EdgePrune::Hebbian: return "hebbian";
+    case EdgePrune::Random: return "random";
+    case EdgePrune::Community: return "community";
+  }
+  return "?";
+}
+
+Graph load_graph_source(const GraphSource& s, bool* is_er) {
+  const bool generated = s.spec.rfind("sbm:", 0) == 0 || s.spec.rfind("er:", 0) == 0;
+  NEUROAI_CHECK(!generated || (s.labels.empty() && s.features.empty()),
+                "--labels and --features belong to an edge-list graph, not the generated '{}'", s.spec);
+  Graph g;
+  double signal = s.feature_signal;
+  bool er = false;
+  if (s.spec.rfind("sbm:", 0) == 0) {
+    const auto kv = parse_kv(s.spec.substr(4), s.spec);
+    check_keys(kv, {"n", "k", "deg", "ratio", "seed"}, s.spec);
+    SbmConfig c;
+    c.n = int32_t(num(kv, "n", 1000, s.spec));
+    c.k = int32_t(num(kv, "k", 4, s.spec));
+    c.mean_degree = num(kv, "deg", 20, s.spec);
+    c.ratio = num(kv, "ratio", 0.1, s.spec);
+    c.seed = uint64_t(num(kv, "seed", double(s.seed), s.spec));
+    g = make_sbm(c);
+    if (signal < 0) signal = 1.0;
+  } else if (s.spec.rfind("er:", 0) == 0) {
+    const auto kv = parse_kv(s.spec.substr(3), s.spec);
+    check_keys(kv, {"n", "deg", "k", "seed"}, s.spec);
+    g = make_er(int32_t(num(kv, "n", 1000, s.spec)), num(kv, "deg", 20, s.spec), int32_t(num(kv, "k", 4, s.spec)),
+                uint64_t(num(kv, "seed", double(s.seed), s.spec)));
+    if (signal < 0) signal = 0.0;
+    er = true;
+  } else {
+    g = read_graph(s.spec, s.labels, s.features);
+    if (signal < 0) signal = 0.0;
+  }
+  if (g.features.empty()) {
+    g.n_features = s.feature_dim;
+    std::vector<int32_t> lab = g.labels.empty() ? std::vector<int32_t>(size_t(g.n), -1) : g.labels;
+    g.features = csbm_features(lab, std::max(1, g.num_classes()), s.feature_dim, signal, s.seed + 7919);
+  }
+  if (is_er) *is_er = er;
+  return g;
+}
+
+GnnTrainConfig::GnnTrainConfig() {
+  optim.kind = OptimKind::Adam;
+  optim.lr = 0.01f;
+  optim.weight_decay = 5e-4f;
+}
+
+void GnnTrainConfig::validate() const {
+  NEUROAI_CHECK(epochs >= 1, "--epochs {} (expected >= 1)", epochs);
+  NEUROAI_CHECK(train_fraction > 0 && train_fraction < 1, "--train-fraction {} (expected in (0, 1))", train_fraction);
+  NEUROAI_CHECK(test_edge_fraction > 0 && test_edge_fraction < 1, "--test-edges {} (expected in (0, 1))",
+                test_edge_fraction);
+  NEUROAI_CHECK(edge_sparsity >= 0 && edge_sparsity < 1, "--edge-sparsity {} (expected in [0, 1))", edge_sparsity);
+  NEUROAI_CHECK(prune_start >= 0 && prune_start <= prune_end && prune_end <= 1,
+                "--prune-start {} / --prune-end {} (expected 0 <= start <= end <= 1)", prune_start, prune_end);
+  NEUROAI_CHECK(prune_every >= 1, "--prune-every {} (expected >= 1)", prune_every);
+  NEUROAI_CHECK(prune_rate > 0 && prune_rate < 1, "--prune-rate {} (expected in (0, 1))", prune_rate);
+  NEUROAI_CHECK(eval_every >= 1, "--eval-every {} (expected >= 1)", eval_every);
+  NEUROAI_CHECK(optim.lr > 0 && edge_lr >= 0, "--lr {} / --edge-lr {} (expected > 0 / >= 0)", optim.lr, edge_lr);
+}
+
+std::vector<float> edge_prune_scores(GnnModel& m, EdgePrune how, uint64_t seed, bool degree_guard,
+                                     int64_t* n_eligible) {
+  const int64_t p = m.pairs();
+  constexpr float kKeep = 1e30f;  // above every score: never pruned
+  std::vector<float> s;
+  switch (how) {
+    case EdgePrune::None:
+      *n_eligible = 0;
+      return std::vector<float>(size_t(p), kKeep);
+    case EdgePrune::Hebbian:
+      s = m.score_host();
+      break;
+    case EdgePrune::Random: {
+      std::mt19937_64 rng(seed);
+      std::uniform_real_distribution<float> u(0.0f, 1.0f);
+      s.resize(size_t(p));
+      for (auto& x : s) x = u(rng);
+      break;
+    }
+    case EdgePrune::Community: {
+      const EdgeList e = m.graph().pairs_host();
+      const std::vector<int32_t> comm = louvain(m.nodes(), e, m.edge_weights_host(), seed);
+      s = m.score_host();
+      for (int64_t k = 0; k < p; ++k)
+        if (comm[e[k].first] == comm[e[k].second]) s[k] = kKeep;
+      break;
+    }
+  }
+  if (degree_guard) {
+    // Each node's highest-scoring edge (ties: lowest pair index) is kept, so no node loses its last edge.
+    const EdgeList e = m.graph().pairs_host();
+    std::vector<int64_t> best(size_t(m.nodes()), -1);
+    for (int64_t k = 0; k < p; ++k)
+      for (int32_t node : {e[k].first, e[k].second})
+        if (best[node] < 0 || s[k] > s[best[node]]) best[node] = k;
+    for (int64_t k : best)
+      if (k >= 0) s[k] = kKeep;
+  }
+  *n_eligible = int64_t(std::count_if(s.begin(), s.end(), [](float x) { return x < kKeep; }));
+  return s;
+}
+
+GnnTrainResult train_gnn(Backend& b, const Graph& g, GnnConfig mc, const GnnTrainConfig& cfg) {
+  cfg.validate();
+  const int32_t n = g.n;
+  const bool has_labels = !g.labels.empty() && std::all_of(g.labels.begin(), g.labels.end(), [](int32_t y) { return y >= 0; });
+  const int32_t classes = g.num_classes();
+  NEUROAI_CHECK(cfg.task == GnnTask::Links || (classes >= 2 && !g.labels.empty()),
+                "--task nodes needs labels with at least 2 classes ({} has {})", g.source, classes);
+  std::mt19937_64 rng(cfg.seed + 1);
+
+  // ---- task split ----
+  NodeTask nt;
+  LinkTask lt;
+  EdgeList mp_edges;  // the graph the GCN passes messages on (before pruning)
+  if (cfg.task == GnnTask::Nodes) {
+    mp_edges = g.edges;
+    std::vector<int32_t> labelled;
+    for (int32_t i = 0; i < n; ++i)
+      if (g.labels[i] >= 0) labelled.push_back(i);
+    std::shuffle(labelled.begin(), labelled.end(), rng);
+    const int64_t n_tr = std::max<int64_t>(1, std::llround(cfg.train_fraction * double(labelled.size())));
+    NEUROAI_CHECK(n_tr < int64_t(labelled.size()), "--train-fraction {} leaves no test nodes", cfg.train_fraction);
+    nt.train_nodes.assign(labelled.begin(), labelled.begin() + n_tr);
+    nt.test_nodes.assign(labelled.begin() + n_tr, labelled.end());
+    std::sort(nt.train_nodes.begin(), nt.train_nodes.end());
+    std::vector<std::pair<int32_t, int32_t>> e, et;
+    std::vector<int32_t> ytr;
+    for (int64_t r = 0; r < n_tr; ++r) {
+      e.emplace_back(int32_t(r), nt.train_nodes[r]);
+      et.emplace_back(nt.train_nodes[r], int32_t(r));
+      ytr.push_back(g.labels[nt.train_nodes[r]]);
+    }
+    nt.sel = DevCsr(b, build_csr(int32_t(n_tr), e, nullptr), int32_t(n_tr), n, 1.0f);
+    nt.sel_t = DevCsr(b, build_csr(n, et, nullptr), n, int32_t(n_tr), 1.0f);
+    nt.train_labels = Buffer<int32_t>(b, ytr);
+    std::vector<float> eye(size_t(classes * classes), 0.0f);
+    for (int32_t c = 0; c < classes; ++c) eye[c * classes + c] = 1.0f;
+    nt.eye = Tensor(b, classes, classes, eye);
+    nt.picked = Tensor(b, classes, n_tr);
+    nt.logits = Tensor(b, n_tr, classes);
+    nt.dlogits = Tensor(b, n_tr, classes);
+    nt.dpicked = Tensor(b, classes, n_tr);
+    nt.all_logits = Tensor(b, n, classes);
+    nt.pred = Buffer<int32_t>(b, n);
+    nt.loss = Buffer<float>(b, 1);
+    mc.out = classes;
+  } else {
+    EdgeList shuffled = g.edges;
+    std::shuffle(shuffled.begin(), shuffled.end(), rng);
+    const int64_t n_test = std::max<int64_t>(1, std::llround(cfg.test_edge_fraction * double(shuffled.size())));
+    NEUROAI_CHECK(n_test < int64_t(shuffled.size()), "--test-edges leaves no training edges");
+    lt.test_pos.assign(shuffled.begin(), shuffled.begin() + n_test);
+    lt.train_pos.assign(shuffled.begin() + n_test, shuffled.end());
+    for (auto [u, v] : g.edges) lt.all_edges.insert(pair_key(u, v));
+    lt.test_neg = sample_non_edges(n, n_test, lt.all_edges, rng);
+    mp_edges = lt.train_pos;
+    std::sort(mp_edges.begin(), mp_edges.end());
+    std::vector<std::pair<int32_t, int32_t>> q;
+    std::vector<uint8_t> lab;
+    for (auto e : lt.test_pos) q.push_back(e), lab.push_back(1);
+    for (auto e : lt.test_neg) q.push_back(e), lab.push_back(0);
+    std::vector<int32_t> order;
+    const HostCsr h = build_csr(n, q, &order);
+    for (int32_t k : order) lt.test_label.push_back(lab[k]);
+    lt.test_q = DevCsr(b, h, n, n, 0.0f);
+    lt.loss = Buffer<float>(b, 1);
+    mc.out = mc.hidden;
+  }
+  mc.in_features = g.n_features;
+  GnnModel model(b, mc, n, mp_edges);
+  const int64_t p0 = model.pairs();
+  const std::vector<float> xt = transpose_host(g.features, n, g.n_features);
+  const Tensor x(b, g.n_features, n, xt);  // (F, N)
+
+  // ---- metrics ----
+  std::filesystem::create_directories(cfg.out_dir);
+  JsonlWriter log(cfg.out_dir + "/metrics.jsonl");
+  auto eval = [&](int epoch, double loss) {
+    nlohmann::json j = {{"epoch", epoch}, {"loss", loss}, {"edges_kept", model.pairs()}, {"edges_total", p0},
+                        {"edge_density", p0 ? double(model.pairs()) / double(p0) : 1.0}};
+    const Tensor& out = model.forward(x.view(), false);
+    if (cfg.task == GnnTask::Nodes) {
+      b.gemm(true, false, 1.0f, out.view(), nt.eye.view(), 0.0f, nt.all_logits.view());
+      b.argmax_rows(nt.all_logits.view(), nt.pred.data());
+      const auto pred = nt.pred.to_host();
+      auto acc = [&](const std::vector<int32_t>& nodes) {
+        int64_t ok = 0;
+        for (int32_t i : nodes) ok += pred[i] == g.labels[i];
+        return nodes.empty() ? 0.0 : double(ok) / double(nodes.size());
+      };
+      j["train_acc"] = acc(nt.train_nodes);
+      j["test_acc"] = acc(nt.test_nodes);
+    } else {
+      Buffer<float> s(b, lt.test_q.nnz());
+      b.sddmm_csr(lt.test_q.view(), out.view(), out.view(), s.data(), false);
+      j["test_auc"] = auroc(s.to_host(), lt.test_label);
+    }
+    if (has_labels) {
+      const EdgeList kept = model.graph().pairs_host();
+      const RetentionMetrics r = graph_retention(n, mp_edges, kept, model.score_host(), g.labels, cfg.seed);
+      j.update(r.to_json());
+    }
+    return j;
+  };
+
+  // ---- training ----
+  const GmpSchedule sched = GmpSchedule::from_fractions(0.0, cfg.edge_sparsity, cfg.epochs, cfg.prune_start,
+                                                        cfg.prune_end, cfg.prune_every);
+  const int64_t fraction_start = std::llround(cfg.prune_start * cfg.epochs);
+  const int64_t target_removed = std::llround(cfg.edge_sparsity * double(p0));
+  Progress progress(cfg.epochs, cfg.label, cfg.quiet);
+  LrConfig lrc;
+  lrc.kind = LrSchedule::Constant;
+  nlohmann::json last;
+  double loss = 0;
+  const auto t_start = std::chrono::steady_clock::now();
+  for (int epoch = 0; epoch < cfg.epochs; ++epoch) {
+    model.zero_grad();
+    const Tensor& out = model.forward(x.view(), true);
+    Tensor dout(b, out.rows(), n);
+    if (cfg.task == GnnTask::Nodes) {
+      b.spmm_csr(nt.sel.view(), out.view(), nullptr, nt.picked.view(), false);  // (C, N_tr)
+      b.gemm(true, false, 1.0f, nt.picked.view(), nt.eye.view(), 0.0f, nt.logits.view());
+      b.softmax_xent(nt.logits.view(), nt.train_labels.data(), nt.loss.data(), nt.dlogits.view());
+      b.gemm(false, true, 1.0f, nt.eye.view(), nt.dlogits.view(), 0.0f, nt.dpicked.view());
+      b.spmm_csr(nt.sel_t.view(), nt.dpicked.view(), nullptr, dout.view(), false);
+      loss = nt.loss.to_host()[0];
+    } else {
+      // Positives = the training edges, negatives = as many fresh non-edges; both directions stored.
+      const EdgeList neg = sample_non_edges(n, int64_t(lt.train_pos.size()), lt.all_edges, rng);
+      std::vector<std::pair<int32_t, int32_t>> q;
+      std::vector<int32_t> lab;
+      for (auto [u, v] : lt.train_pos) q.emplace_back(u, v), q.emplace_back(v, u), lab.push_back(1), lab.push_back(1);
+      for (auto [u, v] : neg) q.emplace_back(u, v), q.emplace_back(v, u), lab.push_back(0), lab.push_back(0);
+      std::vector<int32_t> order;
+      DevCsr qc(b, build_csr(n, q, &order), n, n, 0.0f);
+      const int64_t m = qc.nnz();
+      std::vector<int32_t> y(static_cast<size_t>(m)), idx2(static_cast<size_t>(2 * m)), odd(y.size());
+      for (int64_t k = 0; k < m; ++k) {
+        y[k] = lab[order[k]];
+        idx2[2 * k] = int32_t(m);  // the zero logit of class 0
+        idx2[2 * k + 1] = int32_t(k);
+        odd[k] = int32_t(2 * k + 1);
+      }
+      // BCE with logit s = z_u . z_v as a two-class softmax over (0, s).
+      Buffer<float> s(b, m + 1);
+      s.zero();
+      b.sddmm_csr(qc.view(), out.view(), out.view(), s.data(), false);
+      Buffer<int32_t> i2(b, idx2), io(b, odd), yd(b, y);
+      Tensor logits(b, m, 2), dlogits(b, m, 2);
+      b.gather(s.data(), i2.data(), 2 * m, logits.data());
+      b.softmax_xent(logits.view(), yd.data(), lt.loss.data(), dlogits.view());
+      b.gather(dlogits.data(), io.data(), m, qc.values.data());
+      // dL/dZ_i = 2 sum_{k in row i} ds_k Z_{col k}: the stored (v, u) copy mirrors (u, v).
+      b.spmm_csr(qc.view(), out.view(), nullptr, dout.view(), false);
+      b.scale(dout.size(), 2.0f, dout.data());
+      loss = lt.loss.to_host()[0];
+    }
+    NEUROAI_CHECK(std::isfinite(loss), "train gnn: the loss is {} at epoch {}", loss, epoch);
+    model.backward(dout.view());
+    model.step(cfg.optim, lr_at(cfg.optim, lrc, epoch, cfg.epochs), cfg.edge_lr, epoch + 1);
+    model.update_state();
+
+    // ---- pruning ----
+    const int64_t step = epoch + 1;
+    int64_t n_prune = 0;
+    if (cfg.prune != EdgePrune::None && cfg.edge_sparsity > 0) {
+      const int64_t removed = p0 - model.pairs();
+      if (cfg.schedule == EdgeSchedule::Cubic) {
+        if (sched.is_prune_step(step)) n_prune = std::llround(sched.sparsity_at(step) * double(p0)) - removed;
+      } else if (step >= fraction_start && (step - fraction_start) % cfg.prune_every == 0) {
+        n_prune = std::min(target_removed - removed, std::max<int64_t>(1, std::llround(cfg.prune_rate * model.pairs())));
+      }
+    }
+    if (n_prune > 0) {
+      int64_t eligible = 0;
+      const std::vector<float> score = edge_prune_scores(model, cfg.prune, cfg.seed * 1000003 + uint64_t(step),
+                                                           cfg.degree_guard, &eligible);
+      n_prune = std::min(n_prune, eligible);
+      if (n_prune > 0) {
+        Buffer<float> sd(b, score);
+        model.prune_pairs(sd.data(), n_prune);
+      }
+    }
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+    progress.update(step, epoch, loss, secs > 0 ? double(n) * step / secs : 0.0);
+    if (step % cfg.eval_every == 0 || step == cfg.epochs) {
+      last = eval(int(step), loss);
+      log.write(last);
+    }
+  }
+  progress.finish();
+
+  // ---- final: oracle, null range, files ----
+  last["final"] = true;
+  last["edge_prune"] = edge_prune_name(cfg.prune);
+  if (cfg.task == GnnTask::Links && has_labels) {
+    std::vector<float> s;
+    std::vector<uint8_t> pos;
+    for (auto [u, v] : lt.test_pos) s.push_back(g.labels[u] == g.labels[v]), pos.push_back(1);
+    for (auto [u, v] : lt.test_neg) s.push_back(g.labels[u] == g.labels[v]), pos.push_back(0);
+    last["oracle_auc"] = auroc(s, pos);
+  }
+  if (has_labels && cfg.null_replicates > 0) {
+    // Random prunings of the same message-passing graph to the same edge count: the null range.
+    std::vector<double> q, nmi;
+    std::mt19937_64 nrng(cfg.seed + 99991);
+    for (int r = 0; r < cfg.null_replicates; ++r) {
+      EdgeList e = mp_edges;
+      std::shuffle(e.begin(), e.end(), nrng);
+      e.resize(size_t(model.pairs()));
+      q.push_back(modularity(n, e, {}, g.labels));
+      nmi.push_back(partition_nmi(louvain(n, e, {}, cfg.seed + r), g.labels));
+    }
+    const double qm = mean_of(q), qs = sd_of(q);
+    last["null_modularity_mean"] = qm;
+    last["null_modularity_sd"] = qs;
+    last["null_modularity_min"] = *std::min_element(q.begin(), q.end());
+    last["null_modularity_max"] = *std::max_element(q.begin(), q.end());
+    last["null_louvain_nmi_mean"] = mean_of(nmi);
+    last["modularity_z_vs_null"] = qs > 0 ? (last["modularity_planted"].get<double>() - qm) / qs : 0.0;
+  }
+  log.write(last);
+
+  SafetensorsFile f;
+  model.save(f);
+  f.metadata["family"] = "gnn";
+  f.metadata["task"] = cfg.task == GnnTask::Nodes ? "nodes" : "links";
+  f.metadata["graph"] = g.source;
+  const std::string ckpt = cfg.out_dir + "/model.safetensors";
+  write_safetensors(ckpt, f);
+  Graph kept;
+  kept.n = n;
+  kept.edges = model.graph().pairs_host();
+  kept.weights = model.edge_weights_host();
+  write_edge_list(cfg.out_dir + "/kept_edges.txt", kept,
+                  fmt::format("kept edges of {} after {} pruning to sparsity {}: u v a_uv", g.source,
+                              edge_prune_name(cfg.prune), cfg.edge_sparsity));
+  return {last, ckpt};
+}
+
+}  // namespace neuroai

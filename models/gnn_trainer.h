@@ -1,0 +1,82 @@
+// Training and evaluation of the GCN with Hebbian edges (issue #5): graphs from a spec string or
+// files, node classification with a fraction of labelled nodes or link prediction on held-out edges,
+// edge pruning (Hebbian score, community-based, random) on the cubic schedule or per-event fraction,
+// the graph-structure metrics of SPEC §10 into RUN_DIR/metrics.jsonl, RUN_DIR/model.safetensors and
+// RUN_DIR/kept_edges.txt.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/graph.h"
+#include "engine/optimizer.h"
+#include "models/gnn.h"
+
+namespace neuroai {
+
+enum class GnnTask { Nodes, Links };
+enum class EdgePrune { None, Hebbian, Random, Community };
+enum class EdgeSchedule { Cubic, Fraction };
+GnnTask parse_gnn_task(const std::string& s);           // nodes | links
+EdgePrune parse_edge_prune(const std::string& s);       // none | hebbian | random | community
+EdgeSchedule parse_edge_schedule(const std::string& s);  // cubic | fraction
+const char* edge_prune_name(EdgePrune p);
+
+// A graph with labels (the planted partition when known) and node features.
+// spec: "sbm:n=1000,k=4,deg=20,ratio=0.1[,seed=S]", "er:n=1000,deg=20[,k=4][,seed=S]" or an edge-list
+// path (labels / features files optional). Features: the files' when given; else contextual-SBM
+// features x = s u_y + xi (F = feature_dim) with s = feature_signal, or s = 1 for sbm, 0 for er
+// (so the null graph's features carry no partition) and for files, when feature_signal < 0.
+struct GraphSource {
+  std::string spec = "sbm:n=1000,k=4,deg=20,ratio=0.1";
+  std::string labels, features;
+  int64_t feature_dim = 32;
+  double feature_signal = -1.0;
+  uint64_t seed = 0;  // generators and features, unless the spec names a seed
+};
+Graph load_graph_source(const GraphSource& s, bool* is_er = nullptr);
+
+struct GnnTrainConfig {
+  std::string out_dir = "runs/gnn";
+  GnnTask task = GnnTask::Nodes;
+  double train_fraction = 0.1;      // labelled nodes (node task)
+  double test_edge_fraction = 0.1;  // held-out edges (link task)
+  int epochs = 200;                 // one full-graph step each
+  uint64_t seed = 0;
+  OptimConfig optim;                // Adam, lr 0.01, weight decay 5e-4 on layer weights by default
+  float edge_lr = 0.01f;            // edge parameters and the rule
+  EdgePrune prune = EdgePrune::Hebbian;
+  double edge_sparsity = 0.5;
+  EdgeSchedule schedule = EdgeSchedule::Cubic;
+  double prune_start = 0.1, prune_end = 0.6;  // fractions of training (cubic); fraction mode starts at start
+  int64_t prune_every = 10;                   // epochs between prune events
+  double prune_rate = 0.05;                   // fraction mode: of the remaining edges per event
+  bool degree_guard = true;                   // never remove a node's last edge
+  int eval_every = 10;
+  int null_replicates = 20;  // random prunings of the same graph for the null range of the final metrics
+  bool quiet = false;
+  std::string label = "train gnn";
+
+  GnnTrainConfig();
+  void validate() const;
+};
+
+struct GnnTrainResult {
+  nlohmann::json final;  // the last metrics line
+  std::string checkpoint;
+};
+
+// Trains a fresh model (GnnConfig's widths are set from the graph and task) and writes RUN_DIR.
+GnnTrainResult train_gnn(Backend& b, const Graph& g, GnnConfig model_cfg, const GnnTrainConfig& cfg);
+
+// Scores for one prune event, on the host, one per current pair: Hebbian = the model's score;
+// random = uniform (seeded); community = the score for inter-community pairs of a Louvain partition of
+// the graph weighted by a, 1e30 (never pruned) for intra pairs. degree_guard: each node's
+// highest-scoring edge gets 1e30 too (SPEC §8 guard: degree >= 1). *n_eligible = pairs below 1e30.
+std::vector<float> edge_prune_scores(GnnModel& m, EdgePrune how, uint64_t seed, bool degree_guard,
+                                     int64_t* n_eligible);
+
+}  // namespace neuroai
