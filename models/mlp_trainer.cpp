@@ -1,0 +1,505 @@
+#include "models/mlp_trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <memory>
+#include <random>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "engine/metrics.h"
+#include "engine/run_log.h"
+#include "engine/safetensors.h"
+#include "kernels/error.h"
+
+namespace neuroai {
+
+const char* sparse_format_name(SparseFormat f) {
+  switch (f) {
+    case SparseFormat::Auto: return "auto";
+    case SparseFormat::Dense: return "dense";
+    case SparseFormat::Csr: return "csr";
+  }
+  return "?";
+}
+
+void TrainConfig::validate() const {
+  NEUROAI_CHECK(epochs >= 1, "--epochs must be >= 1, got {}", epochs);
+  NEUROAI_CHECK(batch >= 1, "--batch must be >= 1, got {}", batch);
+  NEUROAI_CHECK(optim.lr > 0.0f && std::isfinite(optim.lr), "--lr must be positive and finite, got {}", optim.lr);
+  NEUROAI_CHECK(prune.sparsity >= 0.0 && prune.sparsity < 1.0, "--sparsity must be in [0, 1), got {}", prune.sparsity);
+  NEUROAI_CHECK(prune.start >= 0.0 && prune.start <= prune.end && prune.end <= 1.0,
+                "--prune-start ({}) and --prune-end ({}) must satisfy 0 <= start <= end <= 1", prune.start, prune.end);
+  NEUROAI_CHECK(prune.every >= 1, "--prune-every must be >= 1, got {}", prune.every);
+  NEUROAI_CHECK(prune.rounds >= 1, "--rounds must be >= 1, got {}", prune.rounds);
+  NEUROAI_CHECK(prune.distance_weight >= 0.0, "--distance-weight must be >= 0, got {}", prune.distance_weight);
+  NEUROAI_CHECK(switch_density >= 0.0 && switch_density <= 1.0, "--switch-density must be in [0, 1], got {}",
+                switch_density);
+  NEUROAI_CHECK(idr.l1 >= 0.0f && idr.entropy >= 0.0f && idr.pr >= 0.0f,
+                "IDR weights must be >= 0 (--idr-l1 {}, --idr-entropy {}, --idr-pr {})", idr.l1, idr.entropy, idr.pr);
+  NEUROAI_CHECK(spatial.alpha >= 0.0f, "--spatial-loss must be >= 0, got {}", spatial.alpha);
+  NEUROAI_CHECK(merge_cfg.threshold > 0.0f && merge_cfg.threshold <= 1.0f, "--merge-threshold must be in (0, 1], got {}",
+                merge_cfg.threshold);
+  NEUROAI_CHECK(eval_batch >= 1, "evaluation batch must be >= 1, got {}", eval_batch);
+  NEUROAI_CHECK(!out_dir.empty(), "--out must name a directory");
+}
+
+std::vector<LayerInfo> layer_infos(const Mlp& model) {
+  std::vector<LayerInfo> out;
+  for (int i = 0; i < model.num_layers(); ++i) {
+    const auto& l = model.layer(i);
+    out.push_back(LayerInfo{l.name(), l.out(), l.in(), l.nnz(), l.density(), format_name(l.format()), -1});
+  }
+  return out;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+bool all_finite(const std::vector<float>& v) {
+  return std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); });
+}
+
+std::vector<float> download_view(Backend& b, ConstDenseView v) {
+  std::vector<float> h(static_cast<size_t>(v.size()));
+  if (v.size()) b.download(h.data(), v.data, h.size() * sizeof(float));
+  return h;
+}
+
+// Rows idx[0..n) of the data set, uploaded into x (n, dim) and labels (n).
+void upload_batch(Backend& b, const Dataset& d, const int64_t* idx, int64_t n, std::vector<float>& xh,
+                  std::vector<int32_t>& yh, DenseView x, int32_t* labels) {
+  xh.resize(size_t(n * d.dim));
+  yh.resize(size_t(n));
+  for (int64_t r = 0; r < n; ++r) {
+    std::copy_n(d.x.data() + idx[r] * d.dim, d.dim, xh.data() + r * d.dim);
+    yh[size_t(r)] = d.y[size_t(idx[r])];
+  }
+  b.upload(x.data, xh.data(), xh.size() * sizeof(float));
+  b.upload(labels, yh.data(), yh.size() * sizeof(int32_t));
+}
+
+// Which values went non-finite first, in forward order, after a non-finite loss.
+std::string diagnose_non_finite(Mlp& m, ConstDenseView x) {
+  Backend& b = m.backend();
+  if (!all_finite(download_view(b, x))) return "the input batch";
+  for (int l = 0; l < m.num_layers(); ++l) {
+    const auto& layer = m.layer(l);
+    const bool w_bad = !all_finite(layer.weight_dense_host()) || !all_finite(layer.bias_host());
+    const std::string weights = w_bad ? fmt::format(" (its weights are non-finite: the previous update diverged)") : "";
+    if (l == m.num_hidden()) {
+      if (!all_finite(download_view(b, m.logits()))) return fmt::format("layer '{}' (logits){}", layer.name(), weights);
+      break;
+    }
+    if (!all_finite(download_view(b, m.hidden_pre(l))))
+      return fmt::format("layer '{}' (pre-activation x W^T + b){}", layer.name(), weights);
+    if (!all_finite(download_view(b, m.hidden_output(l))))
+      return fmt::format("layer '{}' (output after ReLU / inhibition)", layer.name());
+    if (w_bad) return fmt::format("layer '{}' (weights)", layer.name());
+  }
+  return "the loss (softmax cross-entropy) itself";
+}
+
+std::vector<PrunableLayer> prunable_layers(Mlp& m) {
+  std::vector<PrunableLayer> out;
+  for (int i = 0; i < m.num_layers(); ++i) {
+    const bool is_out = i == m.num_hidden();
+    const Sheet in = i == 0 ? m.config().input_sheet : m.sheet(i - 1);
+    const Sheet out_s = is_out ? Sheet{1, int32_t(m.config().classes)} : m.sheet(i);
+    out.push_back(PrunableLayer{&m.layer(i), in, out_s, is_out});
+  }
+  return out;
+}
+
+nlohmann::json layers_json(const std::vector<LayerInfo>& ls) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const auto& l : ls)
+    a.push_back({{"name", l.name}, {"density", l.density}, {"nnz", l.nnz}, {"format", l.format},
+                 {"shape", {l.out, l.in}}});
+  return a;
+}
+
+nlohmann::json train_config_json(const TrainConfig& c) {
+  static const char* methods[] = {"none", "gradual", "iterative", "oneshot"};
+  static const char* allocs[] = {"layerwise", "global", "tile"};
+  static const char* scheds[] = {"constant", "cosine", "step"};
+  return {
+      {"epochs", c.epochs},
+      {"batch", c.batch},
+      {"seed", c.seed},
+      {"optimizer", c.optim.kind == OptimKind::Adam ? "adam" : "sgd"},
+      {"lr", c.optim.lr},
+      {"momentum", c.optim.momentum},
+      {"weight_decay", c.optim.weight_decay},
+      {"lr_schedule", scheds[int(c.lr.kind)]},
+      {"prune", methods[int(c.prune.method)]},
+      {"sparsity", c.prune.sparsity},
+      {"prune_start", c.prune.start},
+      {"prune_end", c.prune.end},
+      {"prune_every", c.prune.every},
+      {"allocation", allocs[int(c.prune.allocation)]},
+      {"distance_weight", c.prune.distance_weight},
+      {"rounds", c.prune.rounds},
+      {"rewind_step", c.prune.rewind_step},
+      {"sparse_format", sparse_format_name(c.sparse_format)},
+      {"switch_density", c.switch_density},
+      {"idr_l1", c.idr.l1},
+      {"idr_entropy", c.idr.entropy},
+      {"idr_pr", c.idr.pr},
+      {"spatial_loss", c.spatial.alpha},
+      {"merge", c.merge},
+      {"merge_threshold", c.merge_cfg.threshold},
+  };
+}
+
+}  // namespace
+
+EvalResult evaluate(Mlp& model, const Dataset& test, int64_t eval_batch, int64_t metric_samples) {
+  Backend& b = model.backend();
+  NEUROAI_CHECK(test.dim == model.config().inputs, "evaluate: the data has {} features, the model expects {}", test.dim,
+                model.config().inputs);
+  NEUROAI_CHECK(test.n >= 1, "evaluate: the test set is empty");
+  const int64_t bs = std::min(eval_batch, test.n);
+  const int64_t classes = model.config().classes;
+  const int64_t m = std::min(metric_samples, test.n);
+  const int last = model.num_hidden() - 1;
+  const int64_t units = model.config().hidden.back();
+  Tensor x(b, bs, test.dim);
+  Buffer<int32_t> labels(b, bs), pred(b, bs);
+  Buffer<float> loss(b, 1);
+  std::vector<float> xh, acts(size_t(m * units));
+  std::vector<int32_t> yh, ph;
+  std::vector<int64_t> idx(static_cast<size_t>(bs));
+  double loss_sum = 0.0;
+  int64_t correct = 0;
+  for (int64_t s = 0; s < test.n; s += bs) {
+    const int64_t n = std::min(bs, test.n - s);
+    for (int64_t r = 0; r < n; ++r) idx[size_t(r)] = s + r;
+    upload_batch(b, test, idx.data(), n, xh, yh, x.rows_view(0, n), labels.data());
+    ConstDenseView logits = model.forward(x.rows_view(0, n));
+    for (int32_t y : yh) NEUROAI_CHECK(y >= 0 && y < classes, "evaluate: label {} outside [0, {})", y, classes);
+    b.softmax_xent(logits, labels.data(), loss.data(), DenseView{nullptr, n, classes});
+    b.argmax_rows(logits, pred.data());
+    float lh = 0.0f;
+    b.download(&lh, loss.data(), sizeof(float));
+    ph.resize(size_t(n));
+    b.download(ph.data(), pred.data(), size_t(n) * sizeof(int32_t));
+    loss_sum += double(lh) * double(n);
+    for (int64_t r = 0; r < n; ++r) correct += ph[size_t(r)] == yh[size_t(r)];
+    if (s < m) {
+      const int64_t k = std::min(n, m - s);
+      b.download(acts.data() + s * units, model.hidden_output(last).data, size_t(k * units) * sizeof(float));
+    }
+  }
+  EvalResult r;
+  r.n = test.n;
+  r.loss = loss_sum / double(test.n);
+  r.acc = double(correct) / double(test.n);
+  if (m > 0) {
+    const Sheet s = model.sheet(last);
+    r.activation_sparsity = activation_sparsity(acts.data(), m, units);
+    r.participation_ratio = participation_ratio(acts.data(), m, units);
+    r.neighbour_corr = neighbour_correlation(acts.data(), m, s.rows, s.cols);
+    // SPEC §10: rho_sp = 1 - SL, with SL the TDANN loss over neighbourhoods (radius 5) as trained, on
+    // 32 seeded neighbourhoods; the all-pairs correlation of metrics.h is kept as spatial_corr_global.
+    std::vector<double> hd(acts.begin(), acts.end());
+    SpatialLossConfig sc;
+    sc.neighbourhoods = 32;
+    std::mt19937_64 rng(0);
+    r.spatial_corr = 1.0 - spatial_loss_host(hd.data(), m, s, sample_neighbourhoods(s, sc, rng), nullptr);
+    r.spatial_corr_global = spatial_correlation(acts.data(), m, s.rows, s.cols);
+    r.hoyer = hoyer_sparsity(acts.data(), m, units);
+    r.treves_rolls = treves_rolls(acts.data(), m, units);
+    r.effective_usage = effective_usage(acts.data(), m, units);
+  }
+  return r;
+}
+
+namespace {
+
+// Everything one training run holds on the backend besides the model.
+class Trainer {
+public:
+  Trainer(Backend& b, const MlpConfig& mcfg, const TrainConfig& cfg, const DataSplit& data)
+      : b_(b), cfg_(cfg), data_(data), model_(b, mcfg, cfg.seed) {
+    const auto& tr = data.train;
+    NEUROAI_CHECK(tr.n >= 1 && data.test.n >= 1, "training needs samples: {} training and {} test samples given", tr.n,
+                  data.test.n);
+    NEUROAI_CHECK(tr.dim == mcfg.inputs && data.test.dim == mcfg.inputs,
+                  "the data has {} features, the model {} inputs", tr.dim, mcfg.inputs);
+    const int32_t max_label = std::max(*std::max_element(tr.y.begin(), tr.y.end()),
+                                       *std::max_element(data.test.y.begin(), data.test.y.end()));
+    NEUROAI_CHECK(max_label < mcfg.classes, "label {} does not fit a model with {} classes", max_label, mcfg.classes);
+    batch_ = std::min(cfg.batch, tr.n);
+    steps_per_epoch_ = (tr.n + batch_ - 1) / batch_;
+    phases_ = cfg.prune.method == PruneMethod::Iterative ? cfg.prune.rounds + 1 : 1;
+    phase_steps_ = steps_per_epoch_ * cfg.epochs;
+    PruneConfig pc = cfg.prune;
+    if (pc.method == PruneMethod::Iterative)  // `rounds` rounds reach `sparsity` on the hidden layers
+      pc.rate = 1.0 - std::pow(1.0 - pc.sparsity, 1.0 / double(pc.rounds));
+    pruner_ = std::make_unique<Pruner>(pc, phase_steps_);
+    x_ = Tensor(b, batch_, tr.dim);
+    dlogits_ = Tensor(b, batch_, mcfg.classes);
+    labels_ = Buffer<int32_t>(b, batch_);
+    loss_ = Buffer<float>(b, 1);
+    for (int l = 0; l < model_.num_hidden(); ++l) {
+      if (cfg.idr.any()) idr_.emplace_back(b, cfg.idr, batch_, mcfg.hidden[size_t(l)]);
+      if (cfg.spatial.on()) spatial_.emplace_back(b, cfg.spatial, model_.sheet(l), batch_, cfg.seed * 7919 + 17 + l);
+    }
+    layers_ = prunable_layers(model_);
+    handoff_.assign(size_t(model_.num_layers()), -1);
+    const bool manual = cfg.sparse_format != SparseFormat::Auto || cfg.switch_density > 0.0;
+    for (int i = 0; i < model_.num_layers(); ++i) {
+      model_.layer(i).set_auto_csr(!manual);
+      if (cfg.sparse_format == SparseFormat::Csr) model_.layer(i).to_csr();
+    }
+  }
+
+  TrainResult run() {
+    std::filesystem::create_directories(cfg_.out_dir);
+    ckpt_ = (std::filesystem::path(cfg_.out_dir) / "model.safetensors").string();
+    nlohmann::json run_cfg = {{"model", model_.config().to_json()}, {"train", train_config_json(cfg_)},
+                              {"backend", b_.description()}};
+    write_file_atomic((std::filesystem::path(cfg_.out_dir) / "config.json").string(), run_cfg.dump(2) + "\n");
+    JsonlWriter log((std::filesystem::path(cfg_.out_dir) / "metrics.jsonl").string());
+    // The initial weights are the first "last good checkpoint".
+    save_checkpoint(0, 0, nullptr);
+    Progress progress(phase_steps_ * phases_, cfg_.label, cfg_.quiet);
+    pruner_->on_step(0, layers_);
+    TrainResult res;
+    const auto t_start = Clock::now();
+    int epoch = 0;
+    for (int phase = 0; phase < phases_; ++phase) {
+      if (phase > 0) {
+        // Lottery tickets: prune a round, rewind the survivors to theta_k and the LR schedule to step k.
+        pruner_->prune_round(layers_);
+        pruner_->rewind(layers_);
+        after_structure_change();
+        progress.message(fmt::format("round {}: pruned to sparsity {:.3f}, rewound to step {}", phase,
+                                     Pruner::sparsity_of(layers_), cfg_.prune.rewind_step));
+      }
+      int64_t lr_step = phase == 0 ? 0 : cfg_.prune.rewind_step;
+      for (int e = 0; e < cfg_.epochs; ++e) {
+        ++epoch;
+        run_epoch(epoch, phase, lr_step, progress);
+        lr_step += steps_per_epoch_;
+        MergeStats ms;
+        if (cfg_.merge) ms = merge_cycle(progress);
+        const EvalResult ev = evaluate(model_, data_.test, cfg_.eval_batch, cfg_.metric_samples);
+        NEUROAI_CHECK(std::isfinite(ev.loss), "training stopped after epoch {} (step {}): the test loss is {}; {}", epoch,
+                      step_, ev.loss, kept_message());
+        res.final_eval = ev;
+        const auto infos = layer_infos(model_);
+        nlohmann::json j = {
+            {"epoch", epoch},
+            {"step", step_},
+            {"round", phase},
+            {"train_loss", epoch_loss_},
+            {"train_reg_loss", epoch_reg_},
+            {"test_loss", ev.loss},
+            {"test_acc", ev.acc},
+            {"samples_per_s", epoch_samples_per_s_},
+            {"step_time_ms", epoch_step_ms_},
+            {"lr", last_lr_},
+            {"sparsity", Pruner::sparsity_of(layers_)},
+            {"activation_sparsity", ev.activation_sparsity},
+            {"participation_ratio", ev.participation_ratio},
+            {"neighbour_corr", ev.neighbour_corr},
+            {"spatial_corr", ev.spatial_corr},
+            {"spatial_corr_global", ev.spatial_corr_global},
+            {"hoyer", ev.hoyer},
+            {"treves_rolls", ev.treves_rolls},
+            {"effective_usage", ev.effective_usage},
+            {"metric_samples", std::min(cfg_.metric_samples, data_.test.n)},
+            {"layers", layers_json(infos)},
+        };
+        if (cfg_.merge) j["merged_units"] = {{"merged", ms.merged}, {"dead", ms.dead}, {"probe_loss_delta", merge_dloss_}};
+        log.write(j);
+        save_checkpoint(epoch, step_, &ev);
+        progress.message(fmt::format("epoch {:>3}  step {:>7}  train_loss {:.4f}  test_loss {:.4f}  test_acc {:.4f}  "
+                                     "sparsity {:.3f}  {:.1f} ms/step",
+                                     epoch, step_, epoch_loss_, ev.loss, ev.acc, Pruner::sparsity_of(layers_),
+                                     epoch_step_ms_));
+      }
+    }
+    progress.finish();
+    res.epochs_done = epoch;
+    res.steps = step_;
+    res.layers = layer_infos(model_);
+    for (size_t i = 0; i < res.layers.size(); ++i) res.layers[i].handoff_step = handoff_[i];
+    res.step_ms_dense = dense_steps_ ? dense_ms_ / double(dense_steps_) : 0.0;
+    res.step_ms_csr = csr_steps_ ? csr_ms_ / double(csr_steps_) : 0.0;
+    res.train_seconds = seconds_since(t_start);
+    res.checkpoint = ckpt_;
+    return res;
+  }
+
+private:
+  void run_epoch(int epoch, int phase, int64_t lr_step0, Progress& progress) {
+    const auto& tr = data_.train;
+    const auto order = shuffled_indices(tr.n, cfg_.seed, epoch - 1);
+    double loss_sum = 0.0, reg_sum = 0.0, step_ms = 0.0;
+    int64_t seen = 0;
+    for (int64_t s = 0; s < steps_per_epoch_; ++s) {
+      const int64_t first = s * batch_, n = std::min(batch_, tr.n - first);
+      const auto t0 = Clock::now();
+      DenseView x = x_.rows_view(0, n);
+      upload_batch(b_, tr, order.data() + first, n, xh_, yh_, x, labels_.data());
+      ConstDenseView logits = model_.forward(x);
+      DenseView dl = dlogits_.rows_view(0, n);
+      b_.softmax_xent(logits, labels_.data(), loss_.data(), dl);
+      float loss = 0.0f;
+      b_.download(&loss, loss_.data(), sizeof(float));
+      ++step_;
+      if (!std::isfinite(loss))
+        NEUROAI_FAIL("training stopped at step {} (epoch {}): the loss is {}; first non-finite: {}. {}", step_, epoch,
+                     loss, diagnose_non_finite(model_, x), kept_message());
+      RegLosses reg;
+      model_.zero_grad();
+      model_.backward(x, dl, [&](int l, ConstDenseView y, DenseView dy) {
+        if (!idr_.empty()) reg += idr_[size_t(l)].apply(y, dy);
+        if (!spatial_.empty()) reg += spatial_[size_t(l)].apply(y, dy);
+      });
+      const int64_t lr_step = lr_step0 + s;
+      last_lr_ = lr_at(cfg_.optim, cfg_.lr, lr_step, phase_steps_);
+      model_.step(cfg_.optim, last_lr_, step_);
+      b_.synchronize();
+      const double ms = 1e3 * seconds_since(t0);
+      step_ms += ms;
+      const bool any_csr = cfg_.sparse_format == SparseFormat::Csr ||
+                           std::any_of(handoff_.begin(), handoff_.end(), [](int64_t h) { return h >= 0; });
+      (any_csr ? csr_ms_ : dense_ms_) += ms;
+      ++(any_csr ? csr_steps_ : dense_steps_);
+      // Pruning keys on the step within the phase, so every IMP round sees the same schedule.
+      if (pruner_->on_step(phase == 0 ? lr_step + 1 : 0, layers_)) after_structure_change();
+      loss_sum += double(loss) * n;
+      reg_sum += reg.total() * n;
+      seen += n;
+      const double done_s = step_ms / 1e3;
+      progress.update(step_, epoch, loss, done_s > 0 ? double(seen) / done_s : 0.0);
+    }
+    epoch_loss_ = loss_sum / double(seen);
+    epoch_reg_ = reg_sum / double(seen);
+    epoch_step_ms_ = step_ms / double(steps_per_epoch_);
+    epoch_samples_per_s_ = step_ms > 0 ? double(seen) / (step_ms / 1e3) : 0.0;
+  }
+
+  // After masks changed: the manual hand-off rule, and hand-off bookkeeping.
+  void after_structure_change() {
+    for (int i = 0; i < model_.num_layers(); ++i) {
+      auto& l = model_.layer(i);
+      if (cfg_.sparse_format == SparseFormat::Auto && cfg_.switch_density > 0.0 && l.format() == WeightFormat::Dense &&
+          l.density() < cfg_.switch_density)
+        l.to_csr();
+      if (l.format() == WeightFormat::Csr && handoff_[size_t(i)] < 0 && cfg_.sparse_format != SparseFormat::Csr)
+        handoff_[size_t(i)] = step_;
+    }
+    // Step times after the latest hand-off only.
+    if (std::any_of(handoff_.begin(), handoff_.end(), [&](int64_t h) { return h == step_; })) {
+      csr_ms_ = 0.0;
+      csr_steps_ = 0;
+    }
+  }
+
+  // SPEC §2.7 on every hidden sheet, layer by layer (activations recomputed after each), on the first
+  // `probe` training samples.
+  MergeStats merge_cycle(Progress& progress) {
+    const auto& tr = data_.train;
+    const int64_t p = std::min(cfg_.merge_cfg.probe, tr.n);
+    MergeStats total;
+    const double before = probe_loss(p);
+    for (int l = 0; l < model_.num_hidden(); ++l) {
+      const int64_t units = model_.config().hidden[size_t(l)];
+      std::vector<float> acts(static_cast<size_t>(p * units));
+      for (int64_t s = 0; s < p; s += batch_) {
+        const int64_t n = std::min(batch_, p - s);
+        std::vector<int64_t> idx(static_cast<size_t>(n));
+        for (int64_t r = 0; r < n; ++r) idx[size_t(r)] = s + r;
+        upload_batch(b_, tr, idx.data(), n, xh_, yh_, x_.rows_view(0, n), labels_.data());
+        model_.forward(x_.rows_view(0, n));
+        b_.download(acts.data() + s * units, model_.hidden_output(l).data, size_t(n * units) * sizeof(float));
+      }
+      const MergeStats ms = merge_neurons(model_.layer(l), model_.layer(l + 1), model_.sheet(l), acts, p, cfg_.merge_cfg);
+      total.alive_before += ms.alive_before;
+      total.merged += ms.merged;
+      total.dead += ms.dead;
+    }
+    after_structure_change();
+    merge_dloss_ = probe_loss(p) - before;
+    progress.message(fmt::format("merge: {} units merged, {} dead removed; probe loss change {:+.5f}", total.merged,
+                                 total.dead, merge_dloss_));
+    return total;
+  }
+
+  double probe_loss(int64_t p) {
+    double sum = 0.0;
+    for (int64_t s = 0; s < p; s += batch_) {
+      const int64_t n = std::min(batch_, p - s);
+      std::vector<int64_t> idx(static_cast<size_t>(n));
+      for (int64_t r = 0; r < n; ++r) idx[size_t(r)] = s + r;
+      upload_batch(b_, data_.train, idx.data(), n, xh_, yh_, x_.rows_view(0, n), labels_.data());
+      ConstDenseView logits = model_.forward(x_.rows_view(0, n));
+      b_.softmax_xent(logits, labels_.data(), loss_.data(), DenseView{nullptr, n, model_.config().classes});
+      float l = 0.0f;
+      b_.download(&l, loss_.data(), sizeof(float));
+      sum += double(l) * n;
+    }
+    return sum / double(p);
+  }
+
+  void save_checkpoint(int epoch, int64_t step, const EvalResult* ev) {
+    std::map<std::string, std::string> meta = {{"epoch", std::to_string(epoch)}, {"step", std::to_string(step)}};
+    if (ev) {
+      meta["test_acc"] = fmt::format("{:.6f}", ev->acc);
+      meta["test_loss"] = fmt::format("{:.6f}", ev->loss);
+      meta["test_samples"] = std::to_string(ev->n);
+    }
+    model_.save(ckpt_, meta);
+    ckpt_epoch_ = epoch;
+  }
+
+  std::string kept_message() const {
+    return fmt::format("The last good checkpoint ({}) is kept: {}",
+                       ckpt_epoch_ == 0 ? "the initial weights" : fmt::format("after epoch {}", ckpt_epoch_), ckpt_);
+  }
+
+  Backend& b_;
+  const TrainConfig& cfg_;
+  const DataSplit& data_;
+  Mlp model_;
+  std::unique_ptr<Pruner> pruner_;
+  std::vector<PrunableLayer> layers_;
+  std::vector<IdrRegularizer> idr_;
+  std::vector<SpatialRegularizer> spatial_;
+  int64_t batch_ = 0, steps_per_epoch_ = 0, phase_steps_ = 0;
+  int phases_ = 1;
+  Tensor x_, dlogits_;
+  Buffer<int32_t> labels_;
+  Buffer<float> loss_;
+  std::vector<float> xh_;
+  std::vector<int32_t> yh_;
+  int64_t step_ = 0;
+  float last_lr_ = 0.0f;
+  double epoch_loss_ = 0.0, epoch_reg_ = 0.0, epoch_step_ms_ = 0.0, epoch_samples_per_s_ = 0.0;
+  double merge_dloss_ = 0.0;
+  std::vector<int64_t> handoff_;
+  double dense_ms_ = 0.0, csr_ms_ = 0.0;
+  int64_t dense_steps_ = 0, csr_steps_ = 0;
+  std::string ckpt_;
+  int ckpt_epoch_ = 0;
+};
+
+}  // namespace
+
+TrainResult train_mlp(Backend& b, const MlpConfig& model_cfg, const TrainConfig& cfg, const DataSplit& data) {
+  cfg.validate();
+  Trainer t(b, model_cfg, cfg, data);
+  return t.run();
+}
+
+}  // namespace neuroai

@@ -1,0 +1,252 @@
+// `neuroai train mlp`: the pruned MLP with spatial cortical structure on an image data set (issue #3).
+// Every option is checked before any data is read; the run writes RUN_DIR/metrics.jsonl,
+// RUN_DIR/model.safetensors and RUN_DIR/config.json and ends with a summary table.
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "engine/dataset.h"
+#include "kernels/registry.h"
+#include "models/mlp_trainer.h"
+#include "tools/commands.h"
+
+namespace neuroai::tools {
+
+namespace {
+
+struct MlpOptions {
+  std::string data = kDefaultFashionMnistDir;
+  std::vector<int64_t> hidden = {1024, 1024};
+  std::string grid;
+  int epochs = 10;
+  int64_t batch = 128;
+  double sparsity = 0.9;
+  std::string out = "runs/mlp";
+  uint64_t seed = 0;
+  int threads = 0;
+  std::string backend = "auto";
+  std::string inhibition = "none";
+  float idr_l1 = 0.0f, idr_entropy = 0.0f, idr_pr = 0.0f;
+  float spatial = 0.0f;
+  bool merge = false;
+  float merge_threshold = 0.95f;
+  std::string prune = "gradual";
+  std::string allocation = "layerwise";
+  double distance_weight = 0.0;
+  double prune_start = 0.05, prune_end = 0.75;
+  int64_t prune_every = 100;
+  int rounds = 5;
+  int64_t rewind_step = 0;
+  std::string optimizer = "adam";
+  float lr = 1e-3f, momentum = 0.9f, weight_decay = 0.0f;
+  std::string lr_schedule = "cosine";
+  int64_t lr_step_every = 0;
+  float lr_gamma = 0.1f, warmup = 0.0f;
+  std::string sparse_format = "auto";
+  double switch_density = 0.0;
+  int64_t train_limit = 0, test_limit = 0;
+  bool quiet = false;
+};
+
+const std::map<std::string, PruneMethod> kPrune = {{"gradual", PruneMethod::Gradual},
+                                                   {"iterative", PruneMethod::Iterative},
+                                                   {"oneshot", PruneMethod::OneShot},
+                                                   {"none", PruneMethod::None}};
+const std::map<std::string, PruneAllocation> kAlloc = {{"layerwise", PruneAllocation::Layerwise},
+                                                       {"global", PruneAllocation::Global},
+                                                       {"tile", PruneAllocation::Tile}};
+const std::map<std::string, LrSchedule> kSched = {
+    {"cosine", LrSchedule::Cosine}, {"step", LrSchedule::Step}, {"constant", LrSchedule::Constant}};
+const std::map<std::string, SparseFormat> kFormat = {
+    {"auto", SparseFormat::Auto}, {"dense", SparseFormat::Dense}, {"csr", SparseFormat::Csr}};
+
+std::vector<std::string> keys(const auto& m) {
+  std::vector<std::string> k;
+  for (const auto& [name, v] : m) k.push_back(name);
+  return k;
+}
+
+void print_summary(const TrainResult& r, const std::string& out_dir) {
+  const auto& e = r.final_eval;
+  fmt::print("\nresult: test_acc {:.4f}  test_loss {:.4f}  ({} test samples, {} epochs, {} steps, {:.0f} s)\n", e.acc,
+             e.loss, e.n, r.epochs_done, r.steps, r.train_seconds);
+  fmt::print("last hidden layer: activation_sparsity {:.3f}  participation_ratio {:.1f}  neighbour_corr {:.3f}  "
+             "spatial_corr {:.3f} (all pairs {:.3f})\n",
+             e.activation_sparsity, e.participation_ratio, e.neighbour_corr, e.spatial_corr, e.spatial_corr_global);
+  fmt::print("{:<10} {:>11} {:>8} {:>9} {:>6} {:>14}\n", "layer", "out x in", "density", "nnz", "format",
+             "CSR from step");
+  for (const auto& l : r.layers)
+    fmt::print("{:<10} {:>11} {:>8.4f} {:>9} {:>6} {:>14}\n", l.name, fmt::format("{}x{}", l.out, l.in), l.density,
+               l.nnz, l.format, l.handoff_step >= 0 ? std::to_string(l.handoff_step) : "-");
+  if (r.step_ms_dense > 0 && r.step_ms_csr > 0)
+    fmt::print("step time: {:.2f} ms dense, {:.2f} ms after the CSR hand-off ({:.2f}x)\n", r.step_ms_dense,
+               r.step_ms_csr, r.step_ms_dense / r.step_ms_csr);
+  else if (r.step_ms_dense > 0)
+    fmt::print("step time: {:.2f} ms dense (no CSR hand-off in this run)\n", r.step_ms_dense);
+  else if (r.step_ms_csr > 0)
+    fmt::print("step time: {:.2f} ms in CSR\n", r.step_ms_csr);
+  fmt::print("wrote {}/metrics.jsonl and {}\n", out_dir, r.checkpoint);
+}
+
+int run(const MlpOptions& o) {
+  // Everything that can be refused is refused here, before the backend or the data are touched.
+  MlpConfig mc;
+  mc.hidden = o.hidden;
+  if (!o.grid.empty()) mc.grids = parse_grids(o.grid);
+  mc.inhibition = parse_inhibition(o.inhibition);
+  mc.resolve();
+
+  TrainConfig tc;
+  tc.out_dir = o.out;
+  tc.epochs = o.epochs;
+  tc.batch = o.batch;
+  tc.seed = o.seed;
+  tc.optim.kind = o.optimizer == "sgd" ? OptimKind::Sgd : OptimKind::Adam;
+  tc.optim.lr = o.lr;
+  tc.optim.momentum = o.momentum;
+  tc.optim.weight_decay = o.weight_decay;
+  tc.lr.kind = kSched.at(o.lr_schedule);
+  tc.lr.step_every = o.lr_step_every;
+  tc.lr.step_gamma = o.lr_gamma;
+  tc.lr.warmup_frac = o.warmup;
+  tc.prune.method = kPrune.at(o.prune);
+  tc.prune.sparsity = o.sparsity;
+  tc.prune.start = o.prune_start;
+  tc.prune.end = o.prune_end;
+  tc.prune.every = o.prune_every;
+  tc.prune.allocation = kAlloc.at(o.allocation);
+  tc.prune.distance_weight = o.distance_weight;
+  tc.prune.rounds = o.rounds;
+  tc.prune.rewind_step = o.rewind_step;
+  tc.sparse_format = kFormat.at(o.sparse_format);
+  tc.switch_density = o.switch_density;
+  tc.idr = IdrConfig{o.idr_l1, o.idr_entropy, o.idr_pr};
+  tc.spatial.alpha = o.spatial;
+  tc.merge = o.merge;
+  tc.merge_cfg.threshold = o.merge_threshold;
+  tc.quiet = o.quiet;
+  tc.validate();
+  NEUROAI_CHECK(tc.lr.kind != LrSchedule::Step || tc.lr.step_every > 0,
+                "--lr-schedule step needs --lr-step-every N (steps between decays), got {}", tc.lr.step_every);
+
+  BackendOptions bo;
+  bo.threads = o.threads;
+  auto backend = make_backend(o.backend, bo);
+
+  DataSplit data = load_dataset(o.data);
+  truncate(data, o.train_limit, o.test_limit);
+  const auto [mean, std] = standardize(data);
+  mc.inputs = data.train.dim;
+  mc.classes = std::max<int64_t>(2, data.train.classes);
+  mc.dataset = data.name;
+  mc.input_mean = mean;
+  mc.input_std = std;
+  const auto& t = data.train;
+  if (int64_t(t.height) * t.width * std::max(1, t.channels) == t.dim && t.height > 0)
+    mc.input_sheet = Sheet{t.height * std::max(1, t.channels), t.width};  // channel planes stacked vertically
+  mc.resolve();
+  if (!o.quiet)
+    fmt::print("train mlp: {} ({} train / {} test samples, {} features, {} classes) on {}\n", data.name, data.train.n,
+               data.test.n, data.train.dim, mc.classes, backend->description());
+  std::fflush(stdout);  // before the progress lines on stderr
+  const TrainResult r = train_mlp(*backend, mc, tc, data);
+  print_summary(r, o.out);
+  return 0;
+}
+
+}  // namespace
+
+Command add_train_mlp(CLI::App& app) {
+  auto o = std::make_shared<MlpOptions>();
+  CLI::App* cmd = train_app(app)->add_subcommand(
+      "mlp", "Train the MLP with cortical sheets, lateral inhibition, IDR and magnitude pruning on an image data set");
+  cmd->add_option("--data", o->data, "Data directory: IDX (MNIST / Fashion-MNIST) or CIFAR-10 binary")
+      ->capture_default_str();
+  cmd->add_option("--hidden", o->hidden, "Hidden layer widths, comma separated")->delimiter(',')->capture_default_str();
+  cmd->add_option("--grid", o->grid,
+                  "Sheet of each hidden layer, e.g. 32x32,32x32 (default: rows = largest divisor of the width <= "
+                  "sqrt(width))");
+  cmd->add_option("--epochs", o->epochs, "Training epochs (iterative pruning: per round)")->capture_default_str();
+  cmd->add_option("--batch", o->batch, "Minibatch size")->capture_default_str();
+  cmd->add_option("--sparsity", o->sparsity, "Final weight sparsity, in [0, 1)")->capture_default_str();
+  cmd->add_option("--out", o->out, "Run directory (metrics.jsonl, model.safetensors, config.json)")
+      ->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Seed of the initialization, shuffling and sampling")->capture_default_str();
+  cmd->add_option("--threads", o->threads, "CPU threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--backend", o->backend, "Compute backend (auto = cuda when usable, else cpu)")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
+      ->capture_default_str();
+  cmd->add_option("--inhibition", o->inhibition,
+                  "Lateral inhibition on every hidden sheet (SPEC §4); default none, the flag alone = divisive")
+      ->expected(0, 1)
+      ->default_str("divisive")
+      ->check(CLI::IsMember({"none", "divisive", "dog", "kwta"}));
+  cmd->add_option("--idr-l1", o->idr_l1, "IDR: L1 on hidden activations, lambda1 (SPEC §3.1); default 0 = off, the "
+                                         "flag alone = 1e-4")
+      ->expected(0, 1)
+      ->default_str("1e-4")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--idr-entropy", o->idr_entropy, "IDR: SAUCIE usage entropy, lambdaH (SPEC §3.2); default 0 = off")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--idr-pr", o->idr_pr, "IDR: participation-ratio penalty on PR/N, lambdaPR (SPEC §3.3); default 0 = off")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--spatial-loss", o->spatial, "TDANN spatial loss weight alpha (SPEC §5 d1); default 0 = off, the "
+                                                "flag alone = 0.25")
+      ->expected(0, 1)
+      ->default_str("0.25")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--merge", o->merge, "Tile-local neuron merging by cosine similarity after every epoch (SPEC §2.7)");
+  cmd->add_option("--merge-threshold", o->merge_threshold, "Cosine threshold tau of --merge")->capture_default_str();
+  cmd->add_option("--prune", o->prune, "Pruning: gradual (cubic GMP), iterative (lottery tickets), oneshot, none")
+      ->check(CLI::IsMember(keys(kPrune)))
+      ->capture_default_str();
+  cmd->add_option("--allocation", o->allocation, "Sparsity allocation across layers (SPEC §2.4)")
+      ->check(CLI::IsMember(keys(kAlloc)))
+      ->capture_default_str();
+  cmd->add_option("--distance-weight", o->distance_weight,
+                  "Score |W| / (1 + c * wiring length) (SPEC §5 d2); 0 = plain magnitude")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--prune-start", o->prune_start, "Gradual: start, fraction of training (oneshot: when)")
+      ->capture_default_str();
+  cmd->add_option("--prune-end", o->prune_end, "Gradual: final sparsity reached at this fraction of training")
+      ->capture_default_str();
+  cmd->add_option("--prune-every", o->prune_every, "Gradual: steps between prune events")->capture_default_str();
+  cmd->add_option("--rounds", o->rounds, "Iterative: pruning rounds (each followed by --epochs of retraining)")
+      ->capture_default_str();
+  cmd->add_option("--rewind-step", o->rewind_step, "Iterative: rewind survivors and the LR schedule to this step")
+      ->capture_default_str();
+  cmd->add_option("--optimizer", o->optimizer, "Optimizer")->check(CLI::IsMember({"adam", "sgd"}))->capture_default_str();
+  cmd->add_option("--lr", o->lr, "Base learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--momentum", o->momentum, "SGD momentum")->capture_default_str();
+  cmd->add_option("--weight-decay", o->weight_decay, "L2 weight decay")->capture_default_str();
+  cmd->add_option("--lr-schedule", o->lr_schedule, "Learning-rate schedule")
+      ->check(CLI::IsMember(keys(kSched)))
+      ->capture_default_str();
+  cmd->add_option("--lr-step-every", o->lr_step_every, "Step schedule: steps between decays")->capture_default_str();
+  cmd->add_option("--lr-gamma", o->lr_gamma, "Step schedule: decay factor")->capture_default_str();
+  cmd->add_option("--warmup", o->warmup, "Linear warm-up, fraction of training")->capture_default_str();
+  cmd->add_option("--sparse-format", o->sparse_format,
+                  "Weight format: auto (dense, then CSR once a layer's density is below the break-even measured on "
+                  "this backend or --switch-density), dense, csr (from the start)")
+      ->check(CLI::IsMember(keys(kFormat)))
+      ->capture_default_str();
+  cmd->add_option("--switch-density", o->switch_density,
+                  "auto format: hand over to CSR below this density instead of the measured break-even (0 = measure)")
+      ->capture_default_str();
+  cmd->add_option("--train-limit", o->train_limit, "Use only the first N training samples (0 = all)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--test-limit", o->test_limit, "Use only the first N test samples (0 = all)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_flag("--quiet", o->quiet, "No progress output (results still print)");
+  return {cmd, [o]() { return run(*o); }};
+}
+
+}  // namespace neuroai::tools
