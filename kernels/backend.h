@@ -270,6 +270,62 @@ public:
   void sgd_step(const SgdParams& p, int64_t n, const float* grad, const uint8_t* mask, float* w, float* momentum);
   void adam_step(const AdamParams& p, int64_t n, const float* grad, const uint8_t* mask, float* w, float* m, float* v);
 
+  // ==== 10. recurrent cells (SPEC §6.1-6.4; per-element math in kernels/rnn_math.h) ====
+  // Rows are the batch B, H the hidden width. gate_m (H) is the phase gate m_t of SPEC §6.2 for this
+  // step (null = 1, the plain cell): h_out = m ⊙ h_cell + (1 - m) ⊙ h_prev.
+  // GRU step, PyTorch/cuDNN form, gate blocks (r, z, n) of H columns each: gi (B, 3H) = x W_ih^T + b_ih,
+  // gh (B, 3H) = h_prev W_hh^T + b_hh; r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r ⊙ gh_n),
+  // h_cell = (1 - z) ⊙ n + z ⊙ h_prev. saved (B, 4H) = [r | z | n | gh_n] for the backward pass.
+  void gru_step_forward(ConstDenseView gi, ConstDenseView gh, ConstDenseView h_prev, const float* gate_m,
+                        DenseView h_out, DenseView saved);
+  // From dh_out (B, H): dgi (B, 3H) and dgh (B, 3H) (equal except the n block: dgh_n = r ⊙ dgi_n) and
+  // dh_prev (B, H) = the direct path only (overwritten; the caller adds dgh W_hh).
+  void gru_step_backward(ConstDenseView dh_out, ConstDenseView h_prev, ConstDenseView saved, const float* gate_m,
+                         DenseView dgi, DenseView dgh, DenseView dh_prev);
+  // Leaky RNN step: h~ = tanh(gi + gh), h_out = h_prev + a ⊙ (h~ - h_prev) with a = m ⊙ alpha (alpha (H):
+  // α_f per unit, null = 1, the vanilla RNN). gi, gh, h_prev, h_out (B, H); saved (B, H) = h~.
+  void rnn_step_forward(ConstDenseView gi, ConstDenseView gh, ConstDenseView h_prev, const float* alpha,
+                        const float* gate_m, DenseView h_out, DenseView saved);
+  // dpre (B, H) = dL/dgi = dL/dgh; dh_prev (B, H) = (1 - a) ⊙ dh_out, the direct path only (overwritten).
+  void rnn_step_backward(ConstDenseView dh_out, ConstDenseView saved, const float* alpha, const float* gate_m,
+                         DenseView dpre, DenseView dh_prev);
+  // Relevance trace of SPEC §6.4: trace[j] = beta trace[j] + (1 - beta) mean_r x[r, j]^2. x (R, N),
+  // trace (N); R = 0 leaves the trace unchanged.
+  void sq_trace_update(ConstDenseView x, float beta, float* trace);
+
+  // ==== 11. graph edges (SPEC §8; per-element math in kernels/gnn_math.h) ====
+  // An undirected graph on N nodes is a symmetric CSR pattern (N x N, E entries) that stores both
+  // directions of each of its P node pairs and every self-loop. entry_pair (E): the pair of each entry,
+  // -1 for self-loops; mirror (E): the entry (j, i) of entry (i, j) (itself on the diagonal); per pair
+  // p: nodes pair_u < pair_v (P) and entries pair_e1 = (u, v), pair_e2 = (v, u) (P).
+  // Hebbian edge rule on the node trace X (H, N) (feature-major): norm_i = ||X[:, i]||, mean norm m,
+  // rule = (theta_eta, A, B, D) on the backend: cos = X_u.X_v / (norm_u norm_v + 1e-8),
+  // ssum = (norm_u + norm_v) / (m + 1e-8), eta = sigmoid(theta_eta),
+  // hb_new = clip((1 - eta) hb_old + eta (A cos + B ssum + D), -1, 1), a = sigmoid(w + alpha hb_new).
+  // All per-pair arrays (P); outputs must not alias inputs.
+  void hebbian_edge_forward(ConstDenseView x, const int32_t* pair_u, const int32_t* pair_v, int64_t n_pairs,
+                            const float* rule, const float* w, const float* alpha, const float* hb_old, float* hb_new,
+                            float* cos, float* ssum, float* a);
+  // From ga (P) = dL/da: gw (P) += dz, galpha (P) += dz hb_new with dz = ga a (1 - a), and grule_parts
+  // (P, 4) = each pair's contribution to dL/d rule (col_sum sums them). hb_old and X are state (no
+  // gradient); the clip passes gradient only inside (-1, 1).
+  void hebbian_edge_backward(int64_t n_pairs, const float* ga, const float* a, const float* alpha, const float* hb_old,
+                             const float* hb_new, const float* cos, const float* ssum, const float* rule, float* gw,
+                             float* galpha, float* grule_parts);
+  // GCN normalization of A_eff + I: v[k] = a[entry_pair[k]] (1 on self-loops), deg_i = sum of row i of v,
+  // dinv (N) = deg^-1/2, anorm[k] = dinv_i v[k] dinv_j. The pattern's values are not read.
+  void gcn_norm_forward(ConstCsrView pattern, const int32_t* entry_pair, const float* a, float* v, float* dinv,
+                        float* anorm);
+  // From g (E) = dL/danorm: ga (P) = dL/da[p] through both entries of each pair and the degrees of both
+  // endpoints (overwritten).
+  void gcn_norm_backward(ConstCsrView pattern, const int32_t* mirror, const int32_t* pair_u, const int32_t* pair_v,
+                         const int32_t* pair_e1, const int32_t* pair_e2, int64_t n_pairs, const float* v,
+                         const float* dinv, const float* g, float* ga);
+  // out[k] = idx[k] < 0 ? 1 : flags[idx[k]] (entry keep flags from pair alive flags; self-loops kept).
+  void gather_flags(const uint8_t* flags, const int32_t* idx, int64_t n, uint8_t* out);
+  // out[k] = idx[k] < 0 ? idx[k] : pos[idx[k]] (renumbers stored indices after a compaction).
+  void remap_indices(const int32_t* idx, int64_t n, const int32_t* pos, int32_t* out);
+
 protected:
   virtual void validate_csr_impl(ConstCsrView a, const char* what) = 0;
   virtual void gemm_impl(bool trans_a, bool trans_b, float alpha, ConstDenseView a, ConstDenseView b, float beta,
@@ -323,6 +379,30 @@ protected:
                              float* momentum) = 0;
   virtual void adam_step_impl(const AdamParams& p, int64_t n, const float* grad, const uint8_t* mask, float* w,
                               float* m, float* v) = 0;
+  virtual void gru_step_forward_impl(ConstDenseView gi, ConstDenseView gh, ConstDenseView h_prev, const float* gate_m,
+                                     DenseView h_out, DenseView saved) = 0;
+  virtual void gru_step_backward_impl(ConstDenseView dh_out, ConstDenseView h_prev, ConstDenseView saved,
+                                      const float* gate_m, DenseView dgi, DenseView dgh, DenseView dh_prev) = 0;
+  virtual void rnn_step_forward_impl(ConstDenseView gi, ConstDenseView gh, ConstDenseView h_prev, const float* alpha,
+                                     const float* gate_m, DenseView h_out, DenseView saved) = 0;
+  virtual void rnn_step_backward_impl(ConstDenseView dh_out, ConstDenseView saved, const float* alpha,
+                                      const float* gate_m, DenseView dpre, DenseView dh_prev) = 0;
+  virtual void sq_trace_update_impl(ConstDenseView x, float beta, float* trace) = 0;
+  virtual void hebbian_edge_forward_impl(ConstDenseView x, const int32_t* pair_u, const int32_t* pair_v,
+                                         int64_t n_pairs, const float* rule, const float* w, const float* alpha,
+                                         const float* hb_old, float* hb_new, float* cos, float* ssum, float* a) = 0;
+  virtual void hebbian_edge_backward_impl(int64_t n_pairs, const float* ga, const float* a, const float* alpha,
+                                          const float* hb_old, const float* hb_new, const float* cos,
+                                          const float* ssum, const float* rule, float* gw, float* galpha,
+                                          float* grule_parts) = 0;
+  virtual void gcn_norm_forward_impl(ConstCsrView pattern, const int32_t* entry_pair, const float* a, float* v,
+                                     float* dinv, float* anorm) = 0;
+  virtual void gcn_norm_backward_impl(ConstCsrView pattern, const int32_t* mirror, const int32_t* pair_u,
+                                      const int32_t* pair_v, const int32_t* pair_e1, const int32_t* pair_e2,
+                                      int64_t n_pairs, const float* v, const float* dinv, const float* g,
+                                      float* ga) = 0;
+  virtual void gather_flags_impl(const uint8_t* flags, const int32_t* idx, int64_t n, uint8_t* out) = 0;
+  virtual void remap_indices_impl(const int32_t* idx, int64_t n, const int32_t* pos, int32_t* out) = 0;
 
   // Helpers for the checked methods (kernels/backend_*.cpp).
   void check_resident(const void* ptr, const char* op, const char* arg) const;

@@ -81,6 +81,28 @@ protected:
                      float* momentum) override;
   void adam_step_impl(const AdamParams& p, int64_t n, const float* grad, const uint8_t* mask, float* w, float* m,
                       float* v) override;
+  void gru_step_forward_impl(ConstDenseView gi, ConstDenseView gh, ConstDenseView h_prev, const float* gate_m,
+                             DenseView h_out, DenseView saved) override;
+  void gru_step_backward_impl(ConstDenseView dh_out, ConstDenseView h_prev, ConstDenseView saved, const float* gate_m,
+                              DenseView dgi, DenseView dgh, DenseView dh_prev) override;
+  void rnn_step_forward_impl(ConstDenseView gi, ConstDenseView gh, ConstDenseView h_prev, const float* alpha,
+                             const float* gate_m, DenseView h_out, DenseView saved) override;
+  void rnn_step_backward_impl(ConstDenseView dh_out, ConstDenseView saved, const float* alpha, const float* gate_m,
+                              DenseView dpre, DenseView dh_prev) override;
+  void sq_trace_update_impl(ConstDenseView x, float beta, float* trace) override;
+  void hebbian_edge_forward_impl(ConstDenseView x, const int32_t* pair_u, const int32_t* pair_v, int64_t n_pairs,
+                                 const float* rule, const float* w, const float* alpha, const float* hb_old,
+                                 float* hb_new, float* cos, float* ssum, float* a) override;
+  void hebbian_edge_backward_impl(int64_t n_pairs, const float* ga, const float* a, const float* alpha,
+                                  const float* hb_old, const float* hb_new, const float* cos, const float* ssum,
+                                  const float* rule, float* gw, float* galpha, float* grule_parts) override;
+  void gcn_norm_forward_impl(ConstCsrView pattern, const int32_t* entry_pair, const float* a, float* v, float* dinv,
+                             float* anorm) override;
+  void gcn_norm_backward_impl(ConstCsrView pattern, const int32_t* mirror, const int32_t* pair_u,
+                              const int32_t* pair_v, const int32_t* pair_e1, const int32_t* pair_e2, int64_t n_pairs,
+                              const float* v, const float* dinv, const float* g, float* ga) override;
+  void gather_flags_impl(const uint8_t* flags, const int32_t* idx, int64_t n, uint8_t* out) override;
+  void remap_indices_impl(const int32_t* idx, int64_t n, const int32_t* pos, int32_t* out) override;
 
 private:
   int threads_ = 1;

@@ -1,0 +1,488 @@
+#include "models/rnn_trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <complex>
+#include <filesystem>
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "engine/dataset.h"
+#include "engine/metrics.h"
+#include "engine/run_log.h"
+#include "engine/schedule.h"
+#include "kernels/error.h"
+
+namespace neuroai {
+
+PruneScore parse_prune_score(const std::string& s) {
+  if (s == "relevance") return PruneScore::Relevance;
+  if (s == "magnitude") return PruneScore::Magnitude;
+  NEUROAI_FAIL("unknown prune score '{}' (expected relevance or magnitude)", s);
+}
+
+const char* prune_score_name(PruneScore s) { return s == PruneScore::Relevance ? "relevance" : "magnitude"; }
+
+SeqTask make_seq_task(const SeqTaskConfig& c) {
+  const SeqTaskKind kind = parse_seq_task(c.task);
+  NEUROAI_CHECK(c.seq_len >= 0, "{}: sequence length is {} (expected >= 1)", c.task, c.seq_len);
+  NEUROAI_CHECK(c.train_limit >= 0 && c.test_limit >= 0, "{}: train/test limits must be >= 0, got {} / {}", c.task,
+                c.train_limit, c.test_limit);
+  switch (kind) {
+    case SeqTaskKind::SeqFashion: {
+      NEUROAI_CHECK(c.seq_len == 0 || c.seq_len == 28,
+                    "seq-fashion: sequence length {} does not fit 28x28 images read row by row (expected 28)",
+                    c.seq_len);
+      DataSplit d = load_dataset(c.data_dir.empty() ? kDefaultFashionMnistDir : c.data_dir);
+      truncate(d, c.train_limit, c.test_limit);
+      standardize(d);
+      return make_seq_fashion(d);
+    }
+    case SeqTaskKind::Adding:
+      return make_adding(c.seq_len ? c.seq_len : 100, c.train_limit ? c.train_limit : 10000,
+                         c.test_limit ? c.test_limit : 2000, c.seed);
+    case SeqTaskKind::Sines:
+      return make_sines(c.seq_len ? c.seq_len : 64, c.train_limit ? c.train_limit : 10000,
+                        c.test_limit ? c.test_limit : 2000, c.seed);
+  }
+  NEUROAI_FAIL("unreachable task kind");
+}
+
+void RnnTrainConfig::validate() const {
+  NEUROAI_CHECK(epochs >= 1, "train rnn: epochs is {} (expected >= 1)", epochs);
+  NEUROAI_CHECK(batch >= 1, "train rnn: batch is {} (expected >= 1)", batch);
+  NEUROAI_CHECK(optim.lr > 0.0f, "train rnn: learning rate is {} (expected > 0)", optim.lr);
+  NEUROAI_CHECK(clip >= 0.0f, "train rnn: clip is {} (expected >= 0; 0 = off)", clip);
+  NEUROAI_CHECK(sparsity >= 0.0 && sparsity < 1.0, "train rnn: sparsity is {} (expected 0 <= s < 1)", sparsity);
+  NEUROAI_CHECK(prune_start >= 0.0 && prune_start <= prune_end && prune_end <= 1.0,
+                "train rnn: prune window [{}, {}] (expected 0 <= start <= end <= 1)", prune_start, prune_end);
+  NEUROAI_CHECK(prune_every >= 1, "train rnn: prune_every is {} (expected >= 1)", prune_every);
+  NEUROAI_CHECK(relevance_beta >= 0.0f && relevance_beta < 1.0f, "train rnn: relevance beta {} (expected [0, 1))",
+                relevance_beta);
+  NEUROAI_CHECK(eval_batch >= 1, "train rnn: eval batch is {} (expected >= 1)", eval_batch);
+  NEUROAI_CHECK(!out_dir.empty(), "train rnn: the run directory is empty");
+}
+
+nlohmann::json RnnEval::to_json() const {
+  nlohmann::json j = {{"test_loss", loss},
+                      {"hidden_pr", participation_ratio},
+                      {"hidden_activation_sparsity", activation_sparsity},
+                      {"within_group_cos", within_group_cos},
+                      {"between_group_cos", between_group_cos},
+                      {"phase_agreement", phase_agreement},
+                      {"vector_strength", vector_strength},
+                      {"hh_r_in", hh_r_in},
+                      {"hh_r_out", hh_r_out}};
+  if (acc >= 0) j["test_acc"] = acc;
+  if (mse >= 0) j["test_mse"] = mse;
+  return j;
+}
+
+namespace {
+
+// Uploaded minibatch and loss buffers for one batch size.
+struct Batch {
+  int64_t b = 0;
+  Tensor x;                 // (T * B, inputs)
+  Buffer<int32_t> labels;   // (B)
+  Buffer<int32_t> pred;     // (B)
+  Tensor targets;           // like the model output
+  Tensor dout;              // like the model output
+  Buffer<float> loss;       // (1)
+  std::vector<float> hx, ht;
+  std::vector<int32_t> hl;
+
+  Batch(Backend& be, const SeqTask& task, int64_t B)
+      : b(B), x(be, task.steps * B, task.inputs), labels(be, B), pred(be, B),
+        targets(be, task.readout == SeqReadout::RegressEach ? task.steps * B : B, task.outputs),
+        dout(be, targets.rows(), targets.cols()), loss(be, 1) {}
+
+  void load(const SeqTask& task, const SeqSet& s, std::span<const int64_t> idx) {
+    gather_time_major(task, s, idx, hx, hl, ht);
+    x.upload(hx);
+    if (!hl.empty()) labels.upload(hl);
+    if (!ht.empty()) targets.upload(ht);
+  }
+};
+
+// Mean loss of the batch; dout receives d(loss)/d(out). Cross-entropy for classification, MSE (mean
+// over every output entry) for regression.
+double batch_loss(Backend& be, const SeqTask& task, ConstDenseView out, Batch& bt) {
+  if (task.readout == SeqReadout::ClassifyLast) {
+    be.softmax_xent(out, bt.labels.data(), bt.loss.data(), bt.dout.view());
+    return double(bt.loss.to_host()[0]);
+  }
+  const int64_t n = out.size();
+  be.copy(bt.dout.data(), out.data, size_t(n) * sizeof(float));
+  be.axpy(n, -1.0f, bt.targets.data(), bt.dout.data());
+  be.reduce(Reduction::SumSquares, bt.dout.data(), n, bt.loss.data());
+  be.scale(n, 2.0f / float(n), bt.dout.data());
+  return double(bt.loss.to_host()[0]) / double(n);
+}
+
+std::vector<int64_t> iota(int64_t a, int64_t n) {
+  std::vector<int64_t> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) v[size_t(i)] = a + i;
+  return v;
+}
+
+// SPEC §10 temporal metrics from the hidden states hs (T * P, H), time-major, of P probe sequences.
+void temporal_metrics(const RnnModel& m, const std::vector<float>& hs, int64_t T, int64_t P, RnnEval& e) {
+  const int64_t H = m.hidden(), n = T * P;
+  e.participation_ratio = participation_ratio(hs.data(), n, H);
+  e.activation_sparsity = activation_sparsity(hs.data(), n, H);
+  // Cosine of the units' activity traces over (b, t) samples, within vs between phase groups.
+  std::vector<double> gram(size_t(H * H), 0.0);
+  for (int64_t r = 0; r < n; ++r) {
+    const float* row = &hs[size_t(r * H)];
+    for (int64_t i = 0; i < H; ++i) {
+      const double hi = row[i];
+      if (hi == 0.0) continue;
+      double* g = &gram[size_t(i * H)];
+      for (int64_t j = i; j < H; ++j) g[j] += hi * row[j];
+    }
+  }
+  double win = 0, btw = 0;
+  int64_t nwin = 0, nbtw = 0;
+  for (int64_t i = 0; i < H; ++i)
+    for (int64_t j = i + 1; j < H; ++j) {
+      const double c = gram[size_t(i * H + j)] / (std::sqrt(gram[size_t(i * H + i)] * gram[size_t(j * H + j)]) + 1e-8);
+      if (m.group_of(i) == m.group_of(j)) {
+        win += c;
+        ++nwin;
+      } else {
+        btw += c;
+        ++nbtw;
+      }
+    }
+  e.within_group_cos = nwin ? win / double(nwin) : 0.0;
+  e.between_group_cos = nbtw ? btw / double(nbtw) : 0.0;
+  // z_i = sum_{b,t} h+_i(t) exp(-i omega t); vector strength |z_i| / sum h+; phase agreement
+  // cos(arg z_i - phi_g(i)), means over units with any positive activity.
+  const double omega = 2.0 * M_PI / m.config().period;
+  double vs = 0, pa = 0;
+  int64_t active = 0;
+  for (int64_t i = 0; i < H; ++i) {
+    std::complex<double> z = 0;
+    double mass = 0;
+    for (int64_t t = 0; t < T; ++t) {
+      const std::complex<double> w = std::polar(1.0, -omega * double(t));
+      for (int64_t b = 0; b < P; ++b) {
+        const double h = std::max(0.0f, hs[size_t((t * P + b) * H + i)]);
+        z += h * w;
+        mass += h;
+      }
+    }
+    if (mass <= 1e-12) continue;
+    ++active;
+    vs += std::abs(z) / mass;
+    pa += std::cos(std::arg(z) - m.group_phase(m.group_of(i)));
+  }
+  e.vector_strength = active ? vs / double(active) : 0.0;
+  e.phase_agreement = active ? pa / double(active) : 0.0;
+  // Recurrent synapses kept within vs between phase groups (groups as communities).
+  const auto mask = m.hh().mask_dense_host();  // (gates H, H)
+  int64_t in_tot = 0, in_kept = 0, out_tot = 0, out_kept = 0;
+  for (int64_t r = 0; r < m.hh().out(); ++r)
+    for (int64_t c = 0; c < H; ++c) {
+      const bool same = m.group_of(r % H) == m.group_of(c);
+      const bool kept = mask[size_t(r * H + c)] != 0;
+      (same ? in_tot : out_tot) += 1;
+      (same ? in_kept : out_kept) += kept;
+    }
+  e.hh_r_in = in_tot ? double(in_kept) / double(in_tot) : 0.0;
+  e.hh_r_out = out_tot ? double(out_kept) / double(out_tot) : 0.0;
+}
+
+nlohmann::json layer_json(const SparseLinear& l) {
+  return {{"name", l.name()}, {"out", l.out()}, {"in", l.in()}, {"nnz", l.nnz()}, {"density", l.density()},
+          {"format", format_name(l.format())}};
+}
+
+void prune_layer(Backend& be, SparseLinear& l, const std::vector<float>* rel, double s, int64_t blocks) {
+  const int64_t out = l.out(), in = l.in(), rows = out / blocks;
+  const bool csr = l.format() == WeightFormat::Csr;
+  const auto mask = l.mask_dense_host();  // (out, in)
+  std::vector<int32_t> indptr;
+  if (csr) indptr = l.csr_indptr_host();
+  Buffer<float> score;
+  if (rel) {
+    // S_ij = |W_ij| sqrt(r_j), in the layer's storage order.
+    const auto w = l.weight_dense_host();
+    std::vector<float> sc;
+    sc.reserve(size_t(csr ? l.nnz() : out * in));
+    for (int64_t i = 0; i < out; ++i)
+      for (int64_t j = 0; j < in; ++j) {
+        const size_t k = size_t(i * in + j);
+        if (csr && !mask[k]) continue;
+        sc.push_back(std::fabs(w[k]) * std::sqrt(std::max(0.0f, (*rel)[size_t(j)])));
+      }
+    score = Buffer<float>(be, sc);
+  }
+  PruneTarget full = l.prune_target(rel ? score.data() : nullptr);
+  for (int64_t g = 0; g < blocks; ++g) {
+    const int64_t r0 = g * rows, r1 = r0 + rows, n_block = rows * in;
+    int64_t alive = 0;
+    for (int64_t k = r0 * in; k < r1 * in; ++k) alive += mask[size_t(k)] != 0;
+    const int64_t n_prune = std::llround(s * double(n_block)) - (n_block - alive);
+    if (n_prune <= 0) continue;
+    const int64_t off = csr ? indptr[size_t(r0)] : r0 * in;
+    const int64_t n = csr ? indptr[size_t(r1)] - indptr[size_t(r0)] : n_block;
+    const PruneTarget t{full.score + off, full.alive + off, n};
+    be.prune_smallest(std::span<const PruneTarget>(&t, 1), std::min(n_prune, alive));
+  }
+  l.apply_pruning();
+  be.synchronize();
+}
+
+}  // namespace
+
+void prune_rnn(RnnModel& model, double sparsity, PruneScore score, bool per_gate_block) {
+  Backend& be = model.backend();
+  const int64_t blocks = per_gate_block ? model.config().gates() : 1;
+  std::vector<float> r_ih, r_hh;
+  if (score == PruneScore::Relevance) {
+    r_ih = model.relevance_ih_host();
+    r_hh = model.relevance_hh_host();
+  }
+  const bool rel = score == PruneScore::Relevance;
+  prune_layer(be, model.ih(), rel ? &r_ih : nullptr, sparsity, blocks);
+  prune_layer(be, model.hh(), rel ? &r_hh : nullptr, sparsity, blocks);
+}
+
+std::vector<uint8_t> rnn_alive_units(const RnnModel& model) {
+  const int64_t H = model.hidden(), O = model.head().out();
+  const auto mask = model.head().mask_dense_host();  // (O, H)
+  std::vector<uint8_t> alive(static_cast<size_t>(H), 0);
+  for (int64_t o = 0; o < O; ++o)
+    for (int64_t j = 0; j < H; ++j) alive[size_t(j)] |= mask[size_t(o * H + j)];
+  return alive;
+}
+
+RnnMergeStats merge_rnn_units(RnnModel& model, const std::vector<float>& acts, int64_t n, float tau,
+                              float max_fraction) {
+  const int64_t H = model.hidden(), G = model.config().gates();
+  NEUROAI_CHECK(int64_t(acts.size()) == n * H, "merge_rnn_units: {} activations for {} samples x {} units",
+                acts.size(), n, H);
+  auto alive = rnn_alive_units(model);
+  RnnMergeStats st;
+  for (uint8_t a : alive) st.alive_before += a;
+  const int64_t cap = int64_t(std::floor(double(max_fraction) * double(st.alive_before)));
+  std::vector<double> gram(size_t(H * H), 0.0);
+  for (int64_t r = 0; r < n; ++r) {
+    const float* row = &acts[size_t(r * H)];
+    for (int64_t i = 0; i < H; ++i)
+      for (int64_t j = i; j < H; ++j) gram[size_t(i * H + j)] += double(row[i]) * row[j];
+  }
+  auto norm = [&](int64_t i) { return std::sqrt(gram[size_t(i * H + i)]); };
+  std::vector<int64_t> removed_list;
+  std::vector<std::pair<int64_t, int64_t>> merges;  // (kept i, removed j)
+  for (int64_t j = 0; j < H && int64_t(removed_list.size()) < cap; ++j)
+    if (alive[size_t(j)] && norm(j) < 1e-6) {
+      alive[size_t(j)] = 0;
+      removed_list.push_back(j);
+      ++st.dead;
+    }
+  struct Pair {
+    double c;
+    int64_t i, j;
+  };
+  std::vector<Pair> pairs;
+  for (int64_t i = 0; i < H; ++i)
+    for (int64_t j = i + 1; j < H; ++j)
+      if (alive[size_t(i)] && alive[size_t(j)] && model.group_of(i) == model.group_of(j)) {
+        const double c = gram[size_t(i * H + j)] / (norm(i) * norm(j) + 1e-8);
+        if (c >= tau) pairs.push_back({c, i, j});
+      }
+  std::sort(pairs.begin(), pairs.end(), [](const Pair& a, const Pair& b) {
+    return a.c != b.c ? a.c > b.c : (a.i != b.i ? a.i < b.i : a.j < b.j);
+  });
+  for (const Pair& p : pairs) {
+    if (int64_t(removed_list.size()) >= cap) break;
+    if (!alive[size_t(p.i)] || !alive[size_t(p.j)]) continue;
+    const bool j_weaker = norm(p.j) <= norm(p.i);
+    const int64_t keep = j_weaker ? p.i : p.j, drop = j_weaker ? p.j : p.i;
+    alive[size_t(drop)] = 0;
+    removed_list.push_back(drop);
+    merges.push_back({keep, drop});
+    ++st.merged;
+  }
+  if (removed_list.empty()) return st;
+  // Outgoing weights of a unit: its column in W_hh (every gate block) and in the readout.
+  for (SparseLinear* v : {&model.hh(), &model.head()}) {
+    auto w = v->weight_dense_host();
+    const auto mask = v->mask_dense_host();
+    for (auto [i, j] : merges) {
+      const float s = float(norm(j) / (norm(i) + 1e-12));
+      for (int64_t r = 0; r < v->out(); ++r)
+        if (mask[size_t(r * H + i)]) w[size_t(r * H + i)] += s * w[size_t(r * H + j)];
+    }
+    v->set_weight_values_host(w);
+  }
+  for (int64_t j : removed_list) {
+    for (int64_t g = 0; g < G; ++g) {
+      model.ih().remove_output_unit(g * H + j);
+      model.hh().remove_output_unit(g * H + j);
+    }
+    model.hh().remove_input_unit(j);
+    model.head().remove_input_unit(j);
+  }
+  return st;
+}
+
+RnnEval evaluate_rnn(RnnModel& model, const SeqTask& task, const SeqSet& set, int64_t eval_batch,
+                     int64_t metric_sequences) {
+  Backend& be = model.backend();
+  RnnEval e;
+  e.n = set.n;
+  const int64_t T = task.steps;
+  double loss_sum = 0, correct = 0;
+  std::unique_ptr<Batch> bt;
+  for (int64_t s = 0; s < set.n; s += eval_batch) {
+    const int64_t B = std::min(eval_batch, set.n - s);
+    if (!bt || bt->b != B) bt = std::make_unique<Batch>(be, task, B);
+    const auto idx = iota(s, B);
+    bt->load(task, set, idx);
+    ConstDenseView out = model.forward(bt->x.view(), T, B);
+    const double l = batch_loss(be, task, out, *bt);
+    loss_sum += l * double(B);
+    if (task.readout == SeqReadout::ClassifyLast) {
+      be.argmax_rows(out, bt->pred.data());
+      const auto p = bt->pred.to_host();
+      for (int64_t b = 0; b < B; ++b) correct += p[size_t(b)] == bt->hl[size_t(b)];
+    }
+  }
+  e.loss = set.n ? loss_sum / double(set.n) : 0.0;
+  if (task.readout == SeqReadout::ClassifyLast)
+    e.acc = set.n ? correct / double(set.n) : 0.0;
+  else
+    e.mse = e.loss;
+  const int64_t P = std::min(metric_sequences, set.n);
+  if (P >= 1) {
+    Batch probe(be, task, P);
+    probe.load(task, set, iota(0, P));
+    model.forward(probe.x.view(), T, P);
+    std::vector<float> hs(size_t(T * P * model.hidden()));
+    be.download(hs.data(), model.hidden_states().data, hs.size() * sizeof(float));
+    temporal_metrics(model, hs, T, P, e);
+  }
+  return e;
+}
+
+RnnTrainResult train_rnn(Backend& be, const RnnConfig& model_cfg, const RnnTrainConfig& cfg, const SeqTask& task) {
+  cfg.validate();
+  NEUROAI_CHECK(model_cfg.inputs == task.inputs && model_cfg.outputs == task.outputs &&
+                    model_cfg.readout == task.readout,
+                "train rnn: the model ({} inputs, {} outputs) does not fit the task {}", model_cfg.inputs,
+                model_cfg.outputs, task.describe());
+  NEUROAI_CHECK(task.train.n >= 1 && task.test.n >= 1, "train rnn: the task has no training or no test sequences");
+  std::filesystem::create_directories(cfg.out_dir);
+  const std::string ckpt = cfg.out_dir + "/model.safetensors";
+
+  RnnModel model(be, model_cfg);
+  model.ih().set_auto_csr(false);
+  model.hh().set_auto_csr(false);
+  model.head().set_auto_csr(false);
+  const int64_t T = task.steps, B = std::min(cfg.batch, task.train.n);
+  const int64_t per_epoch = task.train.n / B, total = per_epoch * cfg.epochs;
+  const GmpSchedule sched =
+      GmpSchedule::from_fractions(0.0, cfg.sparsity, total, cfg.prune_start, cfg.prune_end, cfg.prune_every);
+  const bool pruning = cfg.sparsity > 0.0;
+
+  JsonlWriter log(cfg.out_dir + "/metrics.jsonl");
+  std::unique_ptr<IdrRegularizer> idr;
+  if (cfg.idr.any()) idr = std::make_unique<IdrRegularizer>(be, cfg.idr, T * B, model.hidden());
+  Batch bt(be, task, B);
+  auto extra = cfg.extra_metadata;
+  extra["task"] = seq_task_name(task.kind);
+  extra["seq_len"] = std::to_string(T);
+
+  auto maybe_csr = [&](SparseLinear& l, int64_t batch) {
+    if (cfg.never_csr || l.format() == WeightFormat::Csr || l.density() >= 1.0) return;
+    if (cfg.switch_density > 0.0) {
+      if (l.density() < cfg.switch_density) l.to_csr();
+    } else {
+      l.maybe_to_csr(batch);
+    }
+  };
+
+  Progress prog(total, cfg.label, cfg.quiet);
+  RnnTrainResult res;
+  int64_t step = 0;
+  const auto t_start = std::chrono::steady_clock::now();
+  for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
+    const auto order = shuffled_indices(task.train.n, cfg.seed, epoch);
+    double loss_sum = 0;
+    const auto t_epoch = std::chrono::steady_clock::now();
+    for (int64_t s = 0; s < per_epoch; ++s) {
+      bt.load(task, task.train, std::span<const int64_t>(order.data() + s * B, size_t(B)));
+      model.zero_grad();
+      ConstDenseView out = model.forward(bt.x.view(), T, B);
+      double loss = batch_loss(be, task, out, bt);
+      if (idr) loss += idr->apply(model.hidden_states(), model.hidden_grad()).total();
+      model.backward(bt.dout.view());
+      const double gnorm = model.clip_grad_norm(cfg.clip);
+      if (!std::isfinite(loss) || !std::isfinite(gnorm)) {
+        prog.finish();
+        NEUROAI_FAIL("training diverged at epoch {}, step {}: loss = {}, gradient norm = {} (try a lower --lr or --clip); {}",
+                     epoch, step + 1, loss, gnorm,
+                     epoch > 1 ? fmt::format("{} and metrics.jsonl keep epoch {}", ckpt, epoch - 1)
+                               : std::string("nothing was written yet"));
+      }
+      ++step;
+      model.step(cfg.optim, lr_at(cfg.optim, cfg.lr, step - 1, total), step);
+      if (pruning && cfg.score == PruneScore::Relevance) model.update_relevance(cfg.relevance_beta);
+      if (pruning && sched.is_prune_step(step)) {
+        prune_rnn(model, sched.sparsity_at(step), cfg.score, cfg.per_gate_block);
+        maybe_csr(model.ih(), T * B);
+        maybe_csr(model.hh(), B);
+      }
+      loss_sum += loss;
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_epoch).count();
+      prog.update(step, epoch, loss, secs > 0 ? double((s + 1) * B) / secs : 0.0);
+    }
+    const double epoch_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_epoch).count();
+    RnnMergeStats ms;
+    if (cfg.merge) {
+      const int64_t P = std::min(cfg.merge_probe, task.train.n);
+      Batch probe(be, task, P);
+      probe.load(task, task.train, iota(0, P));
+      model.forward(probe.x.view(), T, P);
+      std::vector<float> hs(size_t(T * P * model.hidden()));
+      be.download(hs.data(), model.hidden_states().data, hs.size() * sizeof(float));
+      ms = merge_rnn_units(model, hs, T * P, cfg.merge_threshold, cfg.merge_max_fraction);
+    }
+    RnnEval ev = evaluate_rnn(model, task, task.test, cfg.eval_batch, cfg.metric_sequences);
+    nlohmann::json j = ev.to_json();
+    j["epoch"] = epoch;
+    j["step"] = step;
+    j["train_loss"] = loss_sum / double(per_epoch);
+    j["lr"] = lr_at(cfg.optim, cfg.lr, step - 1, total);
+    j["sparsity_target"] = pruning ? sched.sparsity_at(step) : 0.0;
+    j["samples_per_s"] = double(per_epoch * B) / epoch_s;
+    j["epoch_seconds"] = epoch_s;
+    if (cfg.merge) j["merge"] = {{"alive_before", ms.alive_before}, {"merged", ms.merged}, {"dead", ms.dead}};
+    {
+      int64_t units = 0;
+      for (uint8_t a : rnn_alive_units(model)) units += a;
+      j["alive_units"] = units;
+    }
+    j["layers"] = {layer_json(model.ih()), layer_json(model.hh()), layer_json(model.head())};
+    log.write(j);
+    model.save(ckpt, extra);
+    prog.message(fmt::format("epoch {}: train loss {:.4f}, test {} {:.4f}, W_hh density {:.3f} ({}), PR {:.1f}",
+                             epoch, loss_sum / double(per_epoch), ev.acc >= 0 ? "acc" : "mse",
+                             ev.acc >= 0 ? ev.acc : ev.mse, model.hh().density(), format_name(model.hh().format()),
+                             ev.participation_ratio));
+    res.final_eval = ev;
+    res.epochs_done = epoch;
+  }
+  prog.finish();
+  res.steps = step;
+  res.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  res.checkpoint = ckpt;
+  return res;
+}
+
+}  // namespace neuroai

@@ -1,0 +1,291 @@
+// `neuroai train gru|rnn`: the recurrent models with temporal cortical structure on a sequence task
+// (issue #4), and the RNN branch of `neuroai eval`. Every option is checked before any data is read;
+// the run writes RUN_DIR/metrics.jsonl, RUN_DIR/model.safetensors and RUN_DIR/config.json and ends
+// with a summary.
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "engine/dataset.h"
+#include "engine/safetensors.h"
+#include "kernels/registry.h"
+#include "models/rnn_trainer.h"
+#include "tools/commands.h"
+
+namespace neuroai::tools {
+
+namespace {
+
+struct RnnOptions {
+  std::string task = "seq-fashion";
+  std::string data = kDefaultFashionMnistDir;
+  int64_t hidden = 128;
+  int epochs = 5;
+  int64_t batch = 128;
+  double sparsity = 0.0;
+  std::string out;
+  uint64_t seed = 0;
+  int threads = 0;
+  std::string backend = "auto";
+  float kappa = 0.0f;
+  int groups = 8;
+  float period = 16.0f;
+  float alpha = 1.0f;
+  std::vector<float> group_alphas;
+  std::string prune_score = "relevance";
+  std::string prune_blocks = "gate";
+  double prune_start = 0.05, prune_end = 0.75;
+  int64_t prune_every = 100;
+  float relevance_beta = 0.99f;
+  float clip = 1.0f;
+  int64_t seq_len = 0;
+  std::string optimizer = "adam";
+  float lr = 1e-3f, momentum = 0.9f, weight_decay = 0.0f;
+  std::string lr_schedule = "cosine";
+  float warmup = 0.0f;
+  float idr_l1 = 0.0f, idr_pr = 0.0f;
+  std::string sparse_format = "auto";
+  double switch_density = 0.0;
+  int64_t train_limit = 0, test_limit = 0;
+  int64_t eval_batch = 500;
+  bool merge = false;
+  float merge_threshold = 0.95f;
+  bool quiet = false;
+};
+
+const std::map<std::string, LrSchedule> kSched = {
+    {"cosine", LrSchedule::Cosine}, {"step", LrSchedule::Step}, {"constant", LrSchedule::Constant}};
+
+SeqTaskConfig task_config(const RnnOptions& o) {
+  return {o.task, o.seq_len, o.data, o.train_limit, o.test_limit, o.seed};
+}
+
+nlohmann::json task_json(const SeqTaskConfig& t) {
+  return {{"task", t.task}, {"seq_len", t.seq_len}, {"data", t.data_dir}, {"train_limit", t.train_limit},
+          {"test_limit", t.test_limit}, {"seed", t.seed}};
+}
+
+void print_eval(const RnnEval& e) {
+  if (e.acc >= 0)
+    fmt::print("test_acc {:.4f}  test_loss {:.4f}  ({} test sequences)\n", e.acc, e.loss, e.n);
+  else
+    fmt::print("test_mse {:.5f}  ({} test sequences)\n", e.mse, e.n);
+  fmt::print("hidden states: participation_ratio {:.1f}  activation_sparsity {:.3f}  cos within/between groups "
+             "{:.3f}/{:.3f}  phase_agreement {:.3f}  vector_strength {:.3f}\n",
+             e.participation_ratio, e.activation_sparsity, e.within_group_cos, e.between_group_cos, e.phase_agreement,
+             e.vector_strength);
+}
+
+void print_layers(RnnModel& m) {
+  for (const SparseLinear* l : {&m.ih(), &m.hh(), &m.head()})
+    fmt::print("  {:<14} {:>9} density {:.4f}  nnz {:>8}  {}\n", l->name(), fmt::format("{}x{}", l->out(), l->in()),
+               l->density(), l->nnz(), format_name(l->format()));
+}
+
+int run(CellKind cell, const RnnOptions& o) {
+  // Options first: nothing is read or written before they are all valid.
+  const SeqTaskConfig tcfg = task_config(o);
+  parse_seq_task(o.task);
+  const PruneScore score = parse_prune_score(o.prune_score);
+  NEUROAI_CHECK(o.seq_len >= 0, "--seq-len is {} (expected >= 1, or 0 for the task's default)", o.seq_len);
+  RnnTrainConfig tc;
+  tc.out_dir = o.out.empty() ? fmt::format("runs/{}-{}", cell_name(cell), o.task) : o.out;
+  tc.epochs = o.epochs;
+  tc.batch = o.batch;
+  tc.seed = o.seed;
+  tc.optim.kind = o.optimizer == "sgd" ? OptimKind::Sgd : OptimKind::Adam;
+  tc.optim.lr = o.lr;
+  tc.optim.momentum = o.momentum;
+  tc.optim.weight_decay = o.weight_decay;
+  tc.lr.kind = kSched.at(o.lr_schedule);
+  tc.lr.warmup_frac = o.warmup;
+  tc.clip = o.clip;
+  tc.sparsity = o.sparsity;
+  tc.score = score;
+  tc.prune_start = o.prune_start;
+  tc.prune_end = o.prune_end;
+  tc.prune_every = o.prune_every;
+  tc.per_gate_block = o.prune_blocks == "gate";
+  tc.relevance_beta = o.relevance_beta;
+  tc.switch_density = o.switch_density;
+  tc.never_csr = o.sparse_format == "dense";
+  tc.idr.l1 = o.idr_l1;
+  tc.idr.pr = o.idr_pr;
+  tc.eval_batch = o.eval_batch;
+  tc.merge = o.merge;
+  tc.merge_threshold = o.merge_threshold;
+  tc.quiet = o.quiet;
+  tc.label = fmt::format("train {}", cell_name(cell));
+  tc.extra_metadata["task_config"] = task_json(tcfg).dump();
+  tc.validate();
+  RnnConfig mc;
+  mc.cell = cell;
+  mc.hidden = o.hidden;
+  mc.groups = o.groups;
+  mc.period = o.period;
+  mc.kappa = o.kappa;
+  mc.alpha = o.alpha;
+  mc.group_alphas = o.group_alphas;
+  mc.seed = o.seed + 1;
+  NEUROAI_CHECK(cell == CellKind::Rnn || (o.alpha == 1.0f && o.group_alphas.empty()),
+                "--alpha and --group-alphas belong to the leaky RNN (neuroai train rnn), not the GRU");
+  NEUROAI_CHECK(o.groups >= 1 && o.groups <= o.hidden, "--groups {} (expected 1 <= groups <= --hidden {})", o.groups,
+                o.hidden);
+
+  BackendOptions bo;
+  bo.threads = o.threads;
+  auto backend = make_backend(o.backend, bo);
+  const SeqTask task = make_seq_task(tcfg);
+  mc.inputs = task.inputs;
+  mc.outputs = task.outputs;
+  mc.readout = task.readout;
+  mc.validate();
+  if (!o.quiet) fmt::print("{} {} on {} ({}), {}\n", cell_name(cell), o.hidden, task.describe(), backend->name(),
+                           backend->description());
+  std::filesystem::create_directories(tc.out_dir);
+  nlohmann::json config = {{"model", mc.to_json()}, {"task", task_json(tcfg)}, {"sparsity", o.sparsity},
+                           {"prune_score", o.prune_score}, {"prune_blocks", o.prune_blocks}, {"epochs", o.epochs},
+                           {"batch", o.batch}, {"lr", o.lr}, {"optimizer", o.optimizer},
+                           {"lr_schedule", o.lr_schedule}, {"clip", o.clip}, {"seed", o.seed},
+                           {"backend", backend->name()}, {"idr_l1", o.idr_l1}, {"idr_pr", o.idr_pr},
+                           {"merge", o.merge}, {"merge_threshold", o.merge_threshold}};
+  write_file_atomic(tc.out_dir + "/config.json", config.dump(2) + "\n");
+  const RnnTrainResult r = train_rnn(*backend, mc, tc, task);
+  fmt::print("\nresult ({} epochs, {} steps, {:.0f} s):\n", r.epochs_done, r.steps, r.train_seconds);
+  print_eval(r.final_eval);
+  RnnModel m = RnnModel::load(*backend, r.checkpoint);
+  print_layers(m);
+  fmt::print("run directory: {}\n", tc.out_dir);
+  return 0;
+}
+
+void add_options(CLI::App* cmd, RnnOptions& o, CellKind cell) {
+  cmd->add_option("--task", o.task, "seq-fashion (rows of Fashion-MNIST), adding (adding problem), sines")
+      ->check(CLI::IsMember({"seq-fashion", "adding", "sines"}))
+      ->capture_default_str();
+  cmd->add_option("--data", o.data, "Fashion-MNIST directory (seq-fashion)")->capture_default_str();
+  cmd->add_option("--seq-len", o.seq_len, "Sequence length T (0 = task default: 28, adding 100, sines 64)")
+      ->capture_default_str();
+  cmd->add_option("--hidden", o.hidden, "Hidden units H")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--epochs", o.epochs, "Training epochs")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--batch", o.batch, "Minibatch size")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--sparsity", o.sparsity, "Final sparsity of W_ih and W_hh (0 = no pruning)")
+      ->check(CLI::Range(0.0, 0.999))
+      ->capture_default_str();
+  cmd->add_option("--out", o.out, "Run directory (default runs/<cell>-<task>)");
+  cmd->add_option("--seed", o.seed, "Random seed (init, shuffling, synthetic data)")->capture_default_str();
+  cmd->add_option("--threads", o.threads, "CPU threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--backend", o.backend, "Compute backend")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
+      ->capture_default_str();
+  cmd->add_option("--kappa", o.kappa, "Phase-gate strength (SPEC 6.2; 0 = plain cell)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  cmd->add_option("--groups", o.groups, "Phase groups G on a ring")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--period", o.period, "Gate period P in steps")->check(CLI::PositiveNumber)->capture_default_str();
+  if (cell == CellKind::Rnn) {
+    cmd->add_option("--alpha", o.alpha, "Leak alpha = dt / tau (1 = vanilla RNN)")
+        ->check(CLI::Range(1e-6, 1.0))
+        ->capture_default_str();
+    cmd->add_option("--group-alphas", o.group_alphas, "One alpha per phase group (multiple timescales)")
+        ->delimiter(',');
+  }
+  cmd->add_option("--prune-score", o.prune_score, "relevance (|W| sqrt(r_j), SPEC 6.4) or magnitude")
+      ->check(CLI::IsMember({"relevance", "magnitude"}))
+      ->capture_default_str();
+  cmd->add_option("--prune-blocks", o.prune_blocks, "gate: rank per gate block; matrix: per weight matrix")
+      ->check(CLI::IsMember({"gate", "matrix"}))
+      ->capture_default_str();
+  cmd->add_option("--prune-start", o.prune_start, "Pruning starts at this fraction of training")->capture_default_str();
+  cmd->add_option("--prune-end", o.prune_end, "Final sparsity reached at this fraction")->capture_default_str();
+  cmd->add_option("--prune-every", o.prune_every, "Steps between prune events")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--relevance-beta", o.relevance_beta, "Relevance trace decay beta")->capture_default_str();
+  cmd->add_option("--clip", o.clip, "Max global gradient norm (0 = off)")->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--optimizer", o.optimizer, "adam or sgd")
+      ->check(CLI::IsMember({"adam", "sgd"}))
+      ->capture_default_str();
+  cmd->add_option("--lr", o.lr, "Learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--momentum", o.momentum, "SGD momentum")->capture_default_str();
+  cmd->add_option("--weight-decay", o.weight_decay, "Weight decay")->capture_default_str();
+  cmd->add_option("--lr-schedule", o.lr_schedule, "cosine, constant or step")
+      ->check(CLI::IsMember({"cosine", "constant", "step"}))
+      ->capture_default_str();
+  cmd->add_option("--warmup", o.warmup, "Linear LR warm-up fraction")->capture_default_str();
+  cmd->add_option("--idr-l1", o.idr_l1, "IDR: L1 on hidden states, (batch, time) samples (SPEC 3.1; 1e-4 typical)")
+      ->capture_default_str();
+  cmd->add_option("--idr-pr", o.idr_pr, "IDR: participation-ratio penalty on hidden states (SPEC 3.3)")
+      ->capture_default_str();
+  cmd->add_option("--sparse-format", o.sparse_format, "auto (CSR below the break-even) or dense")
+      ->check(CLI::IsMember({"auto", "dense"}))
+      ->capture_default_str();
+  cmd->add_option("--switch-density", o.switch_density, "Hand over to CSR below this density (0 = measured)")
+      ->capture_default_str();
+  cmd->add_option("--train-limit", o.train_limit, "Training sequences (0 = all / 10000 synthetic)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--test-limit", o.test_limit, "Test sequences (0 = all / 2000 synthetic)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--eval-batch", o.eval_batch, "Evaluation batch size")->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_flag("--merge", o.merge, "Merge units with near-identical activity traces within a phase group, per epoch");
+  cmd->add_option("--merge-threshold", o.merge_threshold, "Cosine threshold tau for --merge")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  cmd->add_flag("--quiet", o.quiet, "No progress bar");
+}
+
+Command add_cell(CLI::App& app, CellKind cell) {
+  auto o = std::make_shared<RnnOptions>();
+  CLI::App* cmd = train_app(app)->add_subcommand(
+      cell_name(cell), cell == CellKind::Gru
+                           ? "GRU (PyTorch form) with phase groups and sparse recurrent weights on a sequence task"
+                           : "Leaky vanilla RNN with phase groups and sparse recurrent weights on a sequence task");
+  add_options(cmd, *o, cell);
+  return {cmd, [o, cell]() { return run(cell, *o); }};
+}
+
+}  // namespace
+
+Command add_train_gru(CLI::App& app) { return add_cell(app, CellKind::Gru); }
+Command add_train_rnn(CLI::App& app) { return add_cell(app, CellKind::Rnn); }
+
+bool is_rnn_checkpoint(const std::string& path) {
+  const SafetensorsFile f = read_safetensors(path);
+  auto it = f.metadata.find("family");
+  return it != f.metadata.end() && it->second == "rnn";
+}
+
+int eval_rnn(const std::string& path, const std::string& data_dir, int64_t test_limit, int64_t batch, int threads,
+             const std::string& backend_name) {
+  BackendOptions bo;
+  bo.threads = threads;
+  auto backend = make_backend(backend_name, bo);
+  std::map<std::string, std::string> meta;
+  RnnModel m = RnnModel::load(*backend, path, &meta);
+  NEUROAI_CHECK(meta.count("task_config"), "{}: no task_config metadata (not written by neuroai train gru|rnn)", path);
+  const auto tj = nlohmann::json::parse(meta.at("task_config"));
+  SeqTaskConfig t{tj.at("task"), tj.at("seq_len"), data_dir, tj.at("train_limit"), tj.at("test_limit"), tj.at("seed")};
+  // The stored train_limit reproduces the run's standardization (seq-fashion) and its synthetic test
+  // set (generated after the training set from the same seed; a smaller test_limit is a prefix).
+  if (test_limit > 0) t.test_limit = test_limit;
+  const SeqTask task = make_seq_task(t);
+  NEUROAI_CHECK(task.inputs == m.config().inputs && task.outputs == m.config().outputs,
+                "{}: the model ({} inputs, {} outputs) does not fit {}", path, m.config().inputs, m.config().outputs,
+                task.describe());
+  fmt::print("{} {} on {}\n", cell_name(m.config().cell), m.config().hidden, task.describe());
+  print_eval(evaluate_rnn(m, task, task.test, batch, 256));
+  print_layers(m);
+  return 0;
+}
+
+}  // namespace neuroai::tools
