@@ -116,6 +116,11 @@ void SparseLinear::check_batch(ConstDenseView v, int64_t cols, const char* what,
   NEUROAI_CHECK(v.cols == cols, "SparseLinear '{}' {}: {} has {} columns, expected {}", name_, what, arg, v.cols, cols);
 }
 
+// Until something is pruned the mask is all ones: skipping it saves a pass over W per GEMM (the
+// dense step otherwise trails PyTorch). Masked entries are exactly 0 in W, and the optimizer keeps
+// them so, so a stale count could only change gradients at entries the step ignores.
+const uint8_t* SparseLinear::dense_mask() const { return alive_count_ == in_ * out_ ? nullptr : w_.mask(); }
+
 void SparseLinear::forward(ConstDenseView x, DenseView y) {
   check_batch(x, in_, "forward", "x");
   check_batch(y, out_, "forward", "y");
@@ -123,7 +128,7 @@ void SparseLinear::forward(ConstDenseView x, DenseView y) {
   last_batch_ = x.rows;
   const float* bias = has_bias_ ? b_param_.w() : nullptr;
   if (format_ == WeightFormat::Dense) {
-    b_->masked_linear_forward(x, {w_.w(), out_, in_}, w_.mask(), bias, y);
+    b_->masked_linear_forward(x, {w_.w(), out_, in_}, dense_mask(), bias, y);
   } else {
     CsrCheckOff off(*b_);
     b_->spmm_csr(csr(), x, bias, y, false);
@@ -142,7 +147,7 @@ void SparseLinear::backward(ConstDenseView x, ConstDenseView dy, DenseView dx, b
   if (format_ == WeightFormat::Dense) {
     // One call accumulates dW and db; a dx that must be overwritten is cleared first.
     if (dx.data && !accumulate_dx) b_->memset_zero(dx.data, size_t(dx.size()) * sizeof(float));
-    b_->masked_linear_backward(x, {w_.w(), out_, in_}, w_.mask(), dy, dx, {w_.g(), out_, in_}, db, true);
+    b_->masked_linear_backward(x, {w_.w(), out_, in_}, dense_mask(), dy, dx, {w_.g(), out_, in_}, db, true);
     return;
   }
   CsrCheckOff off(*b_);

@@ -107,6 +107,7 @@ public:
   std::vector<int32_t> csr_indices_host() const { return indices_.to_host(); }
 
 private:
+  const uint8_t* dense_mask() const;
   void rebuild_transpose();
   void compact_csr();
   void check_batch(ConstDenseView x, int64_t cols, const char* what, const char* arg) const;

@@ -51,9 +51,9 @@ std::unique_ptr<Backend> try_make_backend(const std::string& name, std::string* 
                                           const BackendOptions& opts = {});
 // The OpenMP thread count used by the CPU backend when none is given.
 int default_cpu_threads();
-// Programs call this first thing in main(): when OpenBLAS fell back to its generic Prescott core on
-// a CPU with AVX2 (Debian's 0.3.21 does not know some newer Xeons), it sets OPENBLAS_CORETYPE and
-// re-executes the program once (kernels/cpu/blas_core.cpp). Returns when nothing needs doing.
-void ensure_openblas_core(char** argv);
+// Programs call this first thing in main(): sets OMP_WAIT_POLICY=passive and, where Debian's
+// OpenBLAS fell back to its generic core on a CPU with AVX2, OPENBLAS_CORETYPE, then re-executes
+// the program once (kernels/cpu/runtime_env.cpp). Values the user set are kept.
+void ensure_runtime_env(char** argv);
 
 }  // namespace neuroai

@@ -14,6 +14,7 @@
 #include "engine/run_log.h"
 #include "engine/safetensors.h"
 #include "kernels/error.h"
+#include "models/train_state.h"
 
 namespace neuroai {
 
@@ -45,6 +46,8 @@ void TrainConfig::validate() const {
                 merge_cfg.threshold);
   NEUROAI_CHECK(eval_batch >= 1, "evaluation batch must be >= 1, got {}", eval_batch);
   NEUROAI_CHECK(!out_dir.empty(), "--out must name a directory");
+  NEUROAI_CHECK(!resume || (prune.method != PruneMethod::Iterative && !spatial.on()),
+                "--resume does not support --prune iterative or --spatial-loss yet (their state is not checkpointed)");
 }
 
 std::vector<LayerInfo> layer_infos(const Mlp& model) {
@@ -261,16 +264,34 @@ public:
   }
 
   TrainResult run() {
-    std::filesystem::create_directories(cfg_.out_dir);
-    ckpt_ = (std::filesystem::path(cfg_.out_dir) / "model.safetensors").string();
-    nlohmann::json run_cfg = {{"model", model_.config().to_json()}, {"train", train_config_json(cfg_)},
-                              {"backend", b_.description()}};
-    write_file_atomic((std::filesystem::path(cfg_.out_dir) / "config.json").string(), run_cfg.dump(2) + "\n");
-    JsonlWriter log((std::filesystem::path(cfg_.out_dir) / "metrics.jsonl").string());
-    // The initial weights are the first "last good checkpoint".
-    save_checkpoint(0, 0, nullptr);
+    namespace fs = std::filesystem;
+    fs::create_directories(cfg_.out_dir);
+    ckpt_ = (fs::path(cfg_.out_dir) / "model.safetensors").string();
+    state_path_ = (fs::path(cfg_.out_dir) / "state.safetensors").string();
+    const std::string metrics_path = (fs::path(cfg_.out_dir) / "metrics.jsonl").string();
+    const std::string steps_path = (fs::path(cfg_.out_dir) / "steps.jsonl").string();
+    // Everything in the state is checked before any file of the run folder changes.
+    const int start_epoch = cfg_.resume && fs::exists(state_path_) ? load_state() : 0;
+    if (start_epoch > 0) {
+      truncate_jsonl(metrics_path, [&](const nlohmann::json& j) { return j.value("epoch", 0) <= start_epoch; });
+      truncate_jsonl(steps_path, [&](const nlohmann::json& j) { return j.value("step", int64_t(0)) <= step_; });
+    } else {
+      nlohmann::json run_cfg = {{"model", model_.config().to_json()}, {"train", train_config_json(cfg_)},
+                                {"backend", b_.description()}};
+      write_file_atomic((fs::path(cfg_.out_dir) / "config.json").string(), run_cfg.dump(2) + "\n");
+    }
+    JsonlWriter log(metrics_path, start_epoch > 0);
+    steps_log_ = std::make_unique<JsonlWriter>(steps_path, start_epoch > 0);
+    log_every_ = std::max<int64_t>(1, phase_steps_ * phases_ / 200);
     Progress progress(phase_steps_ * phases_, cfg_.label, cfg_.quiet);
-    pruner_->on_step(0, layers_);
+    if (start_epoch > 0) {
+      progress.message(fmt::format("resuming after epoch {} (step {}) from {}", start_epoch, step_, state_path_));
+    } else {
+      // The initial weights are the first "last good checkpoint".
+      save_checkpoint(0, 0, nullptr);
+      pruner_->on_step(0, layers_);
+      log_structure("start");
+    }
     TrainResult res;
     const auto t_start = Clock::now();
     int epoch = 0;
@@ -286,6 +307,10 @@ public:
       int64_t lr_step = phase == 0 ? 0 : cfg_.prune.rewind_step;
       for (int e = 0; e < cfg_.epochs; ++e) {
         ++epoch;
+        if (epoch <= start_epoch) {  // done before the resume
+          lr_step += steps_per_epoch_;
+          continue;
+        }
         run_epoch(epoch, phase, lr_step, progress);
         lr_step += steps_per_epoch_;
         MergeStats ms;
@@ -321,6 +346,7 @@ public:
         if (cfg_.merge) j["merged_units"] = {{"merged", ms.merged}, {"dead", ms.dead}, {"probe_loss_delta", merge_dloss_}};
         log.write(j);
         save_checkpoint(epoch, step_, &ev);
+        save_state(epoch);
         progress.message(fmt::format("epoch {:>3}  step {:>7}  train_loss {:.4f}  test_loss {:.4f}  test_acc {:.4f}  "
                                      "sparsity {:.3f}  {:.1f} ms/step",
                                      epoch, step_, epoch_loss_, ev.loss, ev.acc, Pruner::sparsity_of(layers_),
@@ -328,6 +354,8 @@ public:
       }
     }
     progress.finish();
+    // Resumed after the last epoch: the same (deterministic) evaluation as the one that ended it.
+    if (start_epoch == epoch) res.final_eval = evaluate(model_, data_.test, cfg_.eval_batch, cfg_.metric_samples);
     res.epochs_done = epoch;
     res.steps = step_;
     res.layers = layer_infos(model_);
@@ -380,6 +408,8 @@ private:
       loss_sum += double(loss) * n;
       reg_sum += reg.total() * n;
       seen += n;
+      if (step_ % log_every_ == 0)
+        steps_log_->write({{"step", step_}, {"epoch", epoch}, {"train_loss", loss}, {"lr", last_lr_}});
       const double done_s = step_ms / 1e3;
       progress.update(step_, epoch, loss, done_s > 0 ? double(seen) / done_s : 0.0);
     }
@@ -404,6 +434,73 @@ private:
       csr_ms_ = 0.0;
       csr_steps_ = 0;
     }
+    log_structure("prune");
+  }
+
+  // steps.jsonl: each layer's density and format after a structure change (for `neuroai report`).
+  void log_structure(const char* event) {
+    if (steps_log_)
+      steps_log_->write({{"step", step_}, {"event", event}, {"sparsity", Pruner::sparsity_of(layers_)},
+                         {"layers", layers_json(layer_infos(model_))}});
+  }
+
+  // state.safetensors: every layer in its current form with optimizer moments, and the trainer's
+  // counters; the configuration it belongs to, to refuse resuming under another one.
+  void save_state(int epoch) {
+    SafetensorsFile f;
+    for (int i = 0; i < model_.num_layers(); ++i) save_layer_state(f, fmt::format("layers.{}.", i), model_.layer(i));
+    f.metadata["format"] = "neuroai-mlp-state";
+    f.metadata["config"] = model_.config().to_json().dump();
+    f.metadata["train_config"] = train_config_json(cfg_).dump();
+    f.metadata["epoch"] = std::to_string(epoch);
+    f.metadata["step"] = std::to_string(step_);
+    f.metadata["handoff"] = nlohmann::json(handoff_).dump();
+    f.metadata["timing"] = nlohmann::json({dense_ms_, csr_ms_, double(dense_steps_), double(csr_steps_)}).dump();
+    write_state_file(state_path_, std::move(f));
+  }
+
+  // Restores save_state()'s file; returns its epoch. Error (nothing changed) when it is corrupt or
+  // belongs to another configuration.
+  int load_state() {
+    const SafetensorsFile f = read_state_file(state_path_);
+    auto meta = [&](const char* k) -> const std::string& {
+      auto it = f.metadata.find(k);
+      NEUROAI_CHECK(it != f.metadata.end(), "{} is not a training state of neuroai train mlp (no '{}')", state_path_, k);
+      return it->second;
+    };
+    NEUROAI_CHECK(meta("format") == "neuroai-mlp-state", "{} is not a training state of neuroai train mlp",
+                  state_path_);
+    NEUROAI_CHECK(meta("config") == model_.config().to_json().dump() &&
+                      meta("train_config") == train_config_json(cfg_).dump(),
+                  "{} was saved under another configuration (model or training options differ from this run's "
+                  "config.toml); resume with the run's own configuration",
+                  state_path_);
+    std::vector<SparseLinear> layers;
+    for (int i = 0; i < model_.num_layers(); ++i) {
+      layers.push_back(load_layer_state(b_, f, fmt::format("layers.{}.", i), model_.layer(i).name()));
+      NEUROAI_CHECK(layers.back().in() == model_.layer(i).in() && layers.back().out() == model_.layer(i).out(),
+                    "{}: layer {} is {}x{}, the model's {}x{}", state_path_, i, layers.back().out(),
+                    layers.back().in(), model_.layer(i).out(), model_.layer(i).in());
+    }
+    const auto handoff = nlohmann::json::parse(meta("handoff"), nullptr, false);
+    const auto timing = nlohmann::json::parse(meta("timing"), nullptr, false);
+    NEUROAI_CHECK(handoff.is_array() && handoff.size() == handoff_.size() && timing.is_array() && timing.size() == 4,
+                  "{}: metadata 'handoff' / 'timing' are malformed", state_path_);
+    const int epoch = std::stoi(meta("epoch"));
+    NEUROAI_CHECK(epoch >= 1 && epoch <= cfg_.epochs * phases_, "{}: epoch {} is outside this run's 1..{}", state_path_,
+                  epoch, cfg_.epochs * phases_);
+    for (int i = 0; i < model_.num_layers(); ++i) {
+      model_.layer(i) = std::move(layers[size_t(i)]);
+      model_.layer(i).set_auto_csr(cfg_.sparse_format == SparseFormat::Auto && cfg_.switch_density <= 0.0);
+    }
+    step_ = std::stoll(meta("step"));
+    handoff_ = handoff.get<std::vector<int64_t>>();
+    dense_ms_ = timing[0];
+    csr_ms_ = timing[1];
+    dense_steps_ = int64_t(timing[2].get<double>());
+    csr_steps_ = int64_t(timing[3].get<double>());
+    ckpt_epoch_ = epoch;
+    return epoch;
   }
 
   // SPEC §2.7 on every hidden sheet, layer by layer (activations recomputed after each), on the first
@@ -490,8 +587,10 @@ private:
   std::vector<int64_t> handoff_;
   double dense_ms_ = 0.0, csr_ms_ = 0.0;
   int64_t dense_steps_ = 0, csr_steps_ = 0;
-  std::string ckpt_;
+  std::string ckpt_, state_path_;
   int ckpt_epoch_ = 0;
+  std::unique_ptr<JsonlWriter> steps_log_;  // steps.jsonl
+  int64_t log_every_ = 1;
 };
 
 }  // namespace

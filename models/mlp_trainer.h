@@ -38,6 +38,10 @@ struct TrainConfig {
   int64_t metric_samples = 2000;  // test samples for the activity metrics (all when fewer)
   bool quiet = false;
   std::string label = "train mlp";
+  // Continue from out_dir/state.safetensors (written after every epoch) when it exists; the metrics
+  // logs are cut back to its epoch. Not with --prune iterative or --spatial-loss (their state is not
+  // saved yet).
+  bool resume = false;
 
   // Error with one clear message for an impossible option (sparsity outside [0, 1), ...).
   void validate() const;
@@ -78,7 +82,8 @@ struct TrainResult {
 EvalResult evaluate(Mlp& model, const Dataset& test, int64_t eval_batch, int64_t metric_samples);
 std::vector<LayerInfo> layer_infos(const Mlp& model);
 
-// Trains a freshly initialized model of model_cfg on data (already standardized; model_cfg carries
+// Trains a freshly initialized model of model_cfg (or, with cfg.resume, the state saved in
+// out_dir/state.safetensors) on data (already standardized; model_cfg carries
 // the mean and std used) and writes RUN_DIR. A non-finite loss stops training with an Error naming the
 // step and the first layer whose values became non-finite; the last good checkpoint stays.
 TrainResult train_mlp(Backend& b, const MlpConfig& model_cfg, const TrainConfig& cfg, const DataSplit& data);

@@ -15,5 +15,27 @@ struct Command {
 };
 
 Command add_info(CLI::App& app);
+// The shared `train` parent (created on first use); families add children in tools/train_<family>.cpp.
+CLI::App* train_app(CLI::App& app);
+Command add_train_mlp(CLI::App& app);
+Command add_eval(CLI::App& app);
+// tools/train_rnn.cpp: `train gru`, `train rnn`, and the RNN branch of `neuroai eval` (checkpoints whose
+// metadata "family" is "rnn").
+Command add_train_gru(CLI::App& app);
+Command add_train_rnn(CLI::App& app);
+// tools/train_gnn.cpp: `train gnn`, the GCN with Hebbian plastic edges (issue #5).
+Command add_train_gnn(CLI::App& app);
+// tools/bench.cpp: `bench`, dense vs CSR layer timings and the break-even density (issue #7).
+Command add_bench(CLI::App& app);
+// Issue #6, pruning studies: tools/sweep.cpp (`sweep`: a grid of runs as subprocesses, summary.csv / .md),
+// tools/report.cpp (`report`: figures and a markdown page via tools/report.py), tools/inspect.cpp
+// (`inspect`: layers, shapes, density, format, config of a checkpoint), tools/export.cpp (`export`).
+Command add_sweep(CLI::App& app);
+Command add_report(CLI::App& app);
+Command add_inspect(CLI::App& app);
+Command add_export(CLI::App& app);
+bool is_rnn_checkpoint(const std::string& path);
+int eval_rnn(const std::string& path, const std::string& data_dir, int64_t test_limit, int64_t batch, int threads,
+             const std::string& backend);
 
 }  // namespace neuroai::tools

@@ -1,31 +1,38 @@
 #include <cstdio>
-#include <exception>
 #include <vector>
 
-#include "kernels/error.h"
+#include "kernels/registry.h"
 #include "tools/commands.h"
+#include "tools/config.h"
 
 int main(int argc, char** argv) {
+  neuroai::ensure_runtime_env(argv);
   CLI::App app{"neuroai: sparse, biologically inspired neural networks on CPU and CUDA"};
   app.require_subcommand(1);
   app.set_version_flag("--version", NEUROAI_VERSION);
   const std::vector<neuroai::tools::Command> commands = {
       neuroai::tools::add_info(app),
+      neuroai::tools::add_train_mlp(app),
+      neuroai::tools::add_eval(app),
+      neuroai::tools::add_train_gru(app),
+      neuroai::tools::add_train_rnn(app),
+      neuroai::tools::add_train_gnn(app),
+      neuroai::tools::add_bench(app),
+      neuroai::tools::add_sweep(app),
+      neuroai::tools::add_report(app),
+      neuroai::tools::add_inspect(app),
+      neuroai::tools::add_export(app),
   };
+  // Every option of a run command is also a config key (tools/config.h): --config, --set, --json.
+  neuroai::tools::add_config_options(app, {"info", "sweep", "report", "inspect", "export"});
   try {
-    app.parse(argc, argv);
+    neuroai::tools::parse_with_config(app, argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // Help and --version exit 0; every usage error exits 2 (CLI11's own codes differ per error kind).
+    return app.exit(e) == 0 ? neuroai::tools::kExitOk : neuroai::tools::kExitUsage;
   }
-  try {
-    for (const auto& c : commands)
-      if (c.sub->parsed()) return c.run();
-  } catch (const neuroai::Error& e) {
-    std::fprintf(stderr, "neuroai: error: %s\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "neuroai: error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  // Exit statuses: 0 ok, 1 runtime error (one line on stderr), 2 usage error.
+  for (const auto& c : commands)
+    if (c.sub->parsed()) return neuroai::tools::run_selected(neuroai::tools::selected_leaf(app), c.run);
+  return neuroai::tools::kExitOk;
 }

@@ -51,6 +51,7 @@ struct MlpOptions {
   double switch_density = 0.0;
   int64_t train_limit = 0, test_limit = 0;
   bool quiet = false;
+  std::string resume;  // RUN_DIR; tools/config.cpp reads RUN_DIR/config.toml and sets out = RUN_DIR
 };
 
 const std::map<std::string, PruneMethod> kPrune = {{"gradual", PruneMethod::Gradual},
@@ -130,6 +131,7 @@ int run(const MlpOptions& o) {
   tc.merge = o.merge;
   tc.merge_cfg.threshold = o.merge_threshold;
   tc.quiet = o.quiet;
+  tc.resume = !o.resume.empty();
   tc.validate();
   NEUROAI_CHECK(tc.lr.kind != LrSchedule::Step || tc.lr.step_every > 0,
                 "--lr-schedule step needs --lr-step-every N (steps between decays), got {}", tc.lr.step_every);
@@ -246,6 +248,10 @@ Command add_train_mlp(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_flag("--quiet", o->quiet, "No progress output (results still print)");
+  cmd->add_option("--resume", o->resume,
+                  "Continue the run in RUN_DIR from its last epoch (its config.toml and state.safetensors; "
+                  "docs/STUDY.md)")
+      ->check(CLI::ExistingDirectory);
   return {cmd, [o]() { return run(*o); }};
 }
 

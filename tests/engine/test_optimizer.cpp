@@ -147,11 +147,12 @@ TEST_P(OptimizerTest, StepMatchesReference) {
     if (c.cfg.kind == OptimKind::Adam) EXPECT_TRUE(all_close(host(be(), p.v(), n), v, 1e-7, 1e-5));
     if (c.masked) {
       const auto hw = p.w_host(), hm = host(be(), p.m(), n);
-      for (int64_t i = 0; i < n; ++i)
+      for (int64_t i = 0; i < n; ++i) {
         if (!mask[size_t(i)]) {
           EXPECT_EQ(hw[size_t(i)], 0.0f);
           EXPECT_EQ(hm[size_t(i)], 0.0f);
         }
+      }
     }
   }
 }

@@ -1,0 +1,342 @@
+// Pruning studies from the command line (issue #6), driven through the neuroai program itself: config
+// files and their refusals, the resolved RUN_DIR/config.toml, exit statuses, sweeps that skip complete
+// runs, inspect / export, and SIGKILL + --resume giving exactly the metrics of an uninterrupted run.
+// Small model (784 -> 32 -> 32 -> 10) on a Fashion-MNIST subset, one CPU thread: seconds per run.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "engine/dataset.h"
+#include "engine/safetensors.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kExe = std::string(NEUROAI_BINARY_DIR) + "/neuroai";
+
+struct Result {
+  int rc = -1;
+  std::string out;  // stdout and stderr
+};
+
+Result sh(const std::string& cmd) {
+  Result r;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n = 0;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int ws = pclose(p);
+  r.rc = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+  return r;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void spit(const fs::path& p, const std::string& s) {
+  std::ofstream out(p, std::ios::binary);
+  out << s;
+}
+
+// A scratch folder per test, emptied first.
+fs::path scratch(const std::string& name) {
+  const fs::path d = fs::path(NEUROAI_BINARY_DIR) / "test_study_tmp" / name;
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+bool have_data() { return fs::exists(neuroai::kDefaultFashionMnistDir); }
+
+// The tiny run every test starts from. The manual CSR hand-off (switch_density) keeps runs
+// deterministic: the measured break-even would differ between processes.
+fs::path write_config(const fs::path& dir, int epochs = 1) {
+  const fs::path p = dir / "base.toml";
+  spit(p, "command = \"train mlp\"\nhidden = [32, 32]\nepochs = " + std::to_string(epochs) +
+              "\nbatch = 64\ntrain_limit = 768\ntest_limit = 256\nsparsity = 0.8\nprune_every = 2\n"
+              "switch_density = 0.5\nthreads = 1\nbackend = \"cpu\"\nquiet = true\n");
+  return p;
+}
+
+std::vector<nlohmann::json> metrics(const fs::path& run) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(run / "metrics.jsonl");
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+// Timings differ between any two runs; everything else must match exactly.
+nlohmann::json without_timing(nlohmann::json j) {
+  for (const char* k : {"samples_per_s", "step_time_ms"}) j.erase(k);
+  return j;
+}
+
+#define SKIP_WITHOUT_DATA() \
+  if (!have_data()) GTEST_SKIP() << "Fashion-MNIST not installed at " << neuroai::kDefaultFashionMnistDir
+
+TEST(StudyConfig, UnknownKeyIsAUsageErrorNamingIt) {
+  const fs::path d = scratch("unknown_key");
+  spit(d / "c.toml", "command = \"train mlp\"\nepochs = 1\nsparsityy = 0.5\n");
+  const Result r = sh(kExe + " train mlp --config " + (d / "c.toml").string());
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("unknown key 'sparsityy'"), std::string::npos) << r.out;
+}
+
+TEST(StudyConfig, WrongTypeIsAUsageErrorNamingKeyAndType) {
+  const fs::path d = scratch("wrong_type");
+  spit(d / "c.toml", "command = \"train mlp\"\nepochs = 1.5\n");
+  Result r = sh(kExe + " train mlp --config " + (d / "c.toml").string());
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("key 'epochs' must be an integer"), std::string::npos) << r.out;
+  r = sh(kExe + " train mlp --set sparsity=dense");
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("key 'sparsity' must be a number"), std::string::npos) << r.out;
+  r = sh(kExe + " train mlp --set hidden=[1.5]");
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("key 'hidden' must be an array of integers"), std::string::npos) << r.out;
+}
+
+TEST(StudyConfig, ConfigForAnotherCommandIsRefused) {
+  const fs::path d = scratch("other_command");
+  spit(d / "c.toml", "command = \"train gnn\"\n");
+  const Result r = sh(kExe + " train mlp --config " + (d / "c.toml").string());
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("is for `neuroai train gnn`"), std::string::npos) << r.out;
+}
+
+TEST(StudyExit, StatusesAreZeroOneTwo) {
+  EXPECT_EQ(sh(kExe + " --version").rc, 0);
+  EXPECT_EQ(sh(kExe + " train mlp --no-such-option").rc, 2);
+  const fs::path d = scratch("exit");
+  EXPECT_EQ(sh(kExe + " train mlp --data " + d.string() + " --out " + (d / "run").string()).rc, 1);
+}
+
+TEST(StudyConfig, ResolvedConfigReproducesTheRun) {
+  SKIP_WITHOUT_DATA();
+  const fs::path d = scratch("roundtrip");
+  const fs::path cfg = write_config(d);
+  const Result a = sh(kExe + " train mlp --config " + cfg.string() + " --set lr=0.002 --out " + (d / "a").string() +
+                      " --json");
+  ASSERT_EQ(a.rc, 0) << a.out;
+  ASSERT_TRUE(fs::exists(d / "a" / "config.toml"));
+  ASSERT_TRUE(fs::exists(d / "a" / "done"));
+  const std::string resolved = slurp(d / "a" / "config.toml");
+  EXPECT_NE(resolved.find("lr = 0.002"), std::string::npos) << resolved;
+  EXPECT_NE(resolved.find("command = 'train mlp'"), std::string::npos) << resolved;
+  // --json: the last line is one JSON object with the final metrics.
+  std::string out = a.out;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  const auto j = nlohmann::json::parse(out.substr(out.rfind('\n') + 1));
+  EXPECT_EQ(j["status"], "ok");
+  EXPECT_EQ(j["exit"], 0);
+  EXPECT_TRUE(j["final"].contains("test_acc"));
+
+  const Result b = sh(kExe + " train mlp --config " + (d / "a" / "config.toml").string() + " --out " +
+                      (d / "b").string());
+  ASSERT_EQ(b.rc, 0) << b.out;
+  const auto ma = metrics(d / "a"), mb = metrics(d / "b");
+  ASSERT_EQ(ma.size(), 1u);
+  ASSERT_EQ(mb.size(), 1u);
+  EXPECT_EQ(without_timing(ma[0]).dump(), without_timing(mb[0]).dump());
+}
+
+TEST(StudySweep, RunsTheGridOnceAndSummarizes) {
+  SKIP_WITHOUT_DATA();
+  const fs::path d = scratch("sweep");
+  const fs::path cfg = write_config(d);
+  const std::string cmd =
+      kExe + " sweep " + cfg.string() + " --grid sparsity=0.5,0.9 --seeds 2 --jobs 2 --out " + (d / "sw").string();
+  const Result r = sh(cmd);
+  ASSERT_EQ(r.rc, 0) << r.out;
+  for (const char* run : {"sparsity-0.5_seed-0", "sparsity-0.5_seed-1", "sparsity-0.9_seed-0", "sparsity-0.9_seed-1"})
+    EXPECT_TRUE(fs::exists(d / "sw" / run / "done")) << run;
+  const std::string csv = slurp(d / "sw" / "summary.csv");
+  EXPECT_NE(csv.find("sparsity,runs_done,runs,test_acc_mean,test_acc_std"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\n0.9,2,2,"), std::string::npos) << csv;
+  EXPECT_NE(slurp(d / "sw" / "summary.md").find("±"), std::string::npos);
+  const auto before = fs::last_write_time(d / "sw" / "sparsity-0.5_seed-0" / "metrics.jsonl");
+  const Result again = sh(cmd);
+  ASSERT_EQ(again.rc, 0) << again.out;
+  EXPECT_NE(again.out.find("4 complete, 0 to run"), std::string::npos) << again.out;
+  EXPECT_EQ(fs::last_write_time(d / "sw" / "sparsity-0.5_seed-0" / "metrics.jsonl"), before);
+}
+
+TEST(StudyTools, InspectAndExport) {
+  SKIP_WITHOUT_DATA();
+  const fs::path d = scratch("inspect");
+  const fs::path cfg = write_config(d);
+  ASSERT_EQ(sh(kExe + " train mlp --config " + cfg.string() + " --out " + (d / "run").string()).rc, 0);
+  const fs::path model = d / "run" / "model.safetensors";
+  const Result in = sh(kExe + " inspect --json " + model.string());
+  ASSERT_EQ(in.rc, 0) << in.out;
+  const auto j = nlohmann::json::parse(in.out);
+  ASSERT_EQ(j["matrices"].size(), 3u);
+  EXPECT_EQ(j["matrices"][0]["shape"], nlohmann::json({32, 784}));
+  EXPECT_NEAR(j["density"].get<double>(), 0.2, 0.01);
+
+  ASSERT_EQ(sh(kExe + " export " + model.string() + " --out " + (d / "dense.safetensors").string()).rc, 0);
+  const auto src = neuroai::read_safetensors(model.string());
+  const auto dense = neuroai::read_safetensors((d / "dense.safetensors").string());
+  for (int i = 0; i < 3; ++i) {
+    const std::string w = "layers." + std::to_string(i) + ".weight";
+    ASSERT_TRUE(dense.tensors.count(w)) << w;
+    EXPECT_EQ(dense.tensors.at(w).dtype, "F32");
+    EXPECT_EQ(dense.tensors.at(w).shape.size(), 2u);
+    EXPECT_FALSE(dense.tensors.count(w + ".crow_indices") || dense.tensors.count(w + ".mask"));
+    int64_t nz = 0;
+    for (float v : neuroai::st_to_f32(dense.tensors.at(w), w)) nz += v != 0.0f;
+    EXPECT_EQ(nz, j["matrices"][i]["nnz"].get<int64_t>()) << w;  // pruned = 0, alive != 0 (a.s.)
+  }
+  ASSERT_EQ(sh(kExe + " export " + model.string() + " --format mtx --out " + (d / "mtx").string()).rc, 0);
+  std::ifstream mtx(d / "mtx" / "layers.1.weight.mtx");
+  std::string banner, comment;
+  int64_t rows = 0, cols = 0, nnz = 0;
+  std::getline(mtx, banner);
+  std::getline(mtx, comment);
+  mtx >> rows >> cols >> nnz;
+  EXPECT_EQ(banner, "%%MatrixMarket matrix coordinate real general");
+  EXPECT_EQ(rows, 32);
+  EXPECT_EQ(cols, 32);
+  EXPECT_EQ(nnz, j["matrices"][1]["nnz"].get<int64_t>());
+}
+
+// All files of a folder, name -> bytes.
+std::map<std::string, std::string> snapshot(const fs::path& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.is_regular_file()) out[e.path().filename().string()] = slurp(e.path());
+  return out;
+}
+
+std::vector<std::string> comparable_lines(const fs::path& file) {
+  std::vector<std::string> out;
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(without_timing(nlohmann::json::parse(line)).dump());
+  return out;
+}
+
+fs::path write_resume_config(const fs::path& dir) {
+  const fs::path p = dir / "resume.toml";
+  // 3 epochs of 313 steps; the CSR hand-off (switch_density) comes before the end of epoch 1, so the
+  // resumed state holds CSR layers with their optimizer moments.
+  spit(p, "command = \"train mlp\"\nhidden = [32, 32]\nepochs = 3\nbatch = 64\ntrain_limit = 20000\n"
+          "test_limit = 256\nsparsity = 0.8\nprune_every = 2\nswitch_density = 0.5\nthreads = 1\nbackend = \"cpu\"\n"
+          "quiet = true\n");
+  return p;
+}
+
+TEST(StudyResume, SigkillThenResumeEndsWithTheUninterruptedMetrics) {
+  SKIP_WITHOUT_DATA();
+  const fs::path d = scratch("resume");
+  const fs::path cfg = write_resume_config(d);
+  const auto t0 = std::chrono::steady_clock::now();
+  const Result a = sh(kExe + " train mlp --config " + cfg.string() + " --out " + (d / "a").string());
+  ASSERT_EQ(a.rc, 0) << a.out;
+  const double run_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  std::random_device rd;
+  std::mt19937 rng(rd());
+  // Scenario 0: a random point of the whole run (it may die before the first state: resume restarts).
+  // Scenario 1: a random point after the first epoch's state (CSR layers, moments, cut-back logs).
+  for (int scenario = 0; scenario < 2; ++scenario) {
+    bool killed_mid_run = false;
+    for (int attempt = 0; attempt < 5 && !killed_mid_run; ++attempt) {
+      fs::remove_all(d / "b");
+      std::fflush(stdout);  // the child must not inherit unwritten output
+      const pid_t pid = fork();
+      ASSERT_GE(pid, 0);
+      if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(126);
+        const std::string c = cfg.string(), out = (d / "b").string();
+        execl(kExe.c_str(), kExe.c_str(), "train", "mlp", "--config", c.c_str(), "--out", out.c_str(), nullptr);
+        _exit(127);
+      }
+      const fs::path wait_for = d / "b" / (scenario == 0 ? "config.toml" : "state.safetensors");
+      while (!fs::exists(wait_for) && waitpid(pid, nullptr, WNOHANG) == 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      const double delay = std::uniform_real_distribution<double>(0.0, scenario == 0 ? 0.9 : 0.25)(rng) * run_s;
+      std::this_thread::sleep_for(std::chrono::duration<double>(delay));
+      kill(pid, SIGKILL);
+      int ws = 0;
+      waitpid(pid, &ws, 0);
+      killed_mid_run = WIFSIGNALED(ws) && !fs::exists(d / "b" / "done");
+      std::printf("scenario %d attempt %d: SIGKILL %.3f s after %s (run: %.3f s): %s, %zu metrics lines, state %s\n",
+                  scenario, attempt, delay, wait_for.filename().c_str(), run_s,
+                  killed_mid_run ? "killed mid-run" : "it had finished", metrics(d / "b").size(),
+                  fs::exists(d / "b" / "state.safetensors") ? "saved" : "not yet saved");
+    }
+    ASSERT_TRUE(killed_mid_run) << "every run finished before the kill";
+    const Result r = sh(kExe + " train mlp --resume " + (d / "b").string());
+    ASSERT_EQ(r.rc, 0) << r.out;
+    ASSERT_TRUE(fs::exists(d / "b" / "done"));
+    const auto la = comparable_lines(d / "a" / "metrics.jsonl"), lb = comparable_lines(d / "b" / "metrics.jsonl");
+    ASSERT_EQ(la.size(), 3u);
+    EXPECT_EQ(la, lb);
+    EXPECT_EQ(comparable_lines(d / "a" / "steps.jsonl"), comparable_lines(d / "b" / "steps.jsonl"));
+    EXPECT_EQ(slurp(d / "a" / "model.safetensors"), slurp(d / "b" / "model.safetensors"));
+    EXPECT_NE(la.back().find("\"format\":\"csr\""), std::string::npos) << la.back();
+  }
+
+  // Resuming a complete run changes nothing.
+  const auto before = snapshot(d / "b");
+  EXPECT_EQ(sh(kExe + " train mlp --resume " + (d / "b").string()).rc, 0);
+  EXPECT_EQ(snapshot(d / "b"), before);
+}
+
+TEST(StudyResume, CorruptOrTruncatedStateIsRefusedAndNothingChanges) {
+  SKIP_WITHOUT_DATA();
+  const fs::path d = scratch("corrupt");
+  const fs::path cfg = write_config(d, 2);
+  ASSERT_EQ(sh(kExe + " train mlp --config " + cfg.string() + " --out " + (d / "run").string()).rc, 0);
+  fs::remove(d / "run" / "done");  // as if killed after the last state was saved
+  const fs::path state = d / "run" / "state.safetensors";
+  const std::string good = slurp(state);
+  ASSERT_GT(good.size(), 200u);
+
+  std::string flipped = good;
+  flipped[flipped.size() - 100] ^= 0x10;  // one bit in the last tensor's data
+  spit(state, flipped);
+  auto before = snapshot(d / "run");
+  Result r = sh(kExe + " train mlp --resume " + (d / "run").string());
+  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_NE(r.out.find("state.safetensors is corrupt"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("checksum"), std::string::npos) << r.out;
+  EXPECT_EQ(snapshot(d / "run"), before);
+
+  spit(state, good.substr(0, good.size() / 2));
+  before = snapshot(d / "run");
+  r = sh(kExe + " train mlp --resume " + (d / "run").string());
+  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_NE(r.out.find("is corrupt or truncated"), std::string::npos) << r.out;
+  EXPECT_EQ(snapshot(d / "run"), before);
+
+  // The intact state resumes (nothing left to train: the last epoch is re-evaluated) and completes.
+  spit(state, good);
+  r = sh(kExe + " train mlp --resume " + (d / "run").string());
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_TRUE(fs::exists(d / "run" / "done"));
+}
+
+}  // namespace
