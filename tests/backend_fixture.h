@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "kernels/backend.h"
+#include "kernels/error.h"
 #include "kernels/registry.h"
 
 namespace neuroai::testing {
@@ -120,6 +121,19 @@ template <class A, class B>
   test_max = std::max(test_max, max_err);
   ::testing::Test::RecordProperty("max_error", std::to_string(test_max));
   return ::testing::AssertionSuccess() << "max error " << max_err;
+}
+
+// Runs f, expects neuroai::Error, and checks that its message contains every piece (the argument's
+// name, the expected value...).
+template <class F>
+void expect_error_naming(F&& f, const std::vector<std::string>& pieces) {
+  try {
+    f();
+    ADD_FAILURE() << "expected neuroai::Error";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    for (const auto& p : pieces) EXPECT_NE(msg.find(p), std::string::npos) << "message lacks '" << p << "': " << msg;
+  }
 }
 
 template <class V>

@@ -12,11 +12,16 @@
 
 #include <gtest/gtest.h>
 
+#include "backend_fixture.h"
+
 #include "engine/dataset.h"
 #include "kernels/error.h"
 
 namespace neuroai {
 namespace {
+
+using testing::expect_error_naming;
+
 
 namespace fs = std::filesystem;
 
@@ -86,17 +91,6 @@ void write_idx_set(const TempDir& d, bool gz, uint32_t rows = 4, uint32_t cols =
   put("t10k-labels-idx1-ubyte", idx_labels(3));
 }
 
-// Runs f, expects neuroai::Error, and checks its message contains every piece.
-template <class F>
-void expect_error(F f, const std::vector<std::string>& pieces) {
-  try {
-    f();
-    ADD_FAILURE() << "expected neuroai::Error";
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    for (const auto& p : pieces) EXPECT_NE(msg.find(p), std::string::npos) << "message lacks '" << p << "': " << msg;
-  }
-}
 
 void expect_idx_values(const DataSplit& s) {
   ASSERT_EQ(s.train.n, 5);
@@ -133,21 +127,21 @@ TEST(IdxReader, MissingFileNamed) {
   TempDir d;
   write_idx_set(d, false);
   fs::remove(d.file("t10k-labels-idx1-ubyte"));
-  expect_error([&] { load_idx_dir(d.path()); }, {d.file("t10k-labels-idx1-ubyte"), "missing"});
+  expect_error_naming([&] { load_idx_dir(d.path()); }, {d.file("t10k-labels-idx1-ubyte"), "missing"});
 }
 
 TEST(IdxReader, WrongImageMagicNamesExpected2051) {
   TempDir d;
   write_idx_set(d, false);
   write_raw(d.file("train-images-idx3-ubyte"), idx_images(5, 4, 3, 2049));
-  expect_error([&] { load_idx_dir(d.path()); }, {d.file("train-images-idx3-ubyte"), "2051", "magic"});
+  expect_error_naming([&] { load_idx_dir(d.path()); }, {d.file("train-images-idx3-ubyte"), "2051", "magic"});
 }
 
 TEST(IdxReader, WrongLabelMagicNamesExpected2049) {
   TempDir d;
   write_idx_set(d, true);
   write_gz(d.file("t10k-labels-idx1-ubyte.gz"), idx_labels(3, 2051));
-  expect_error([&] { load_idx_dir(d.path()); }, {d.file("t10k-labels-idx1-ubyte.gz"), "2049", "magic"});
+  expect_error_naming([&] { load_idx_dir(d.path()); }, {d.file("t10k-labels-idx1-ubyte.gz"), "2049", "magic"});
 }
 
 TEST(IdxReader, TruncatedImagesSayExpectedAndFound) {
@@ -156,7 +150,7 @@ TEST(IdxReader, TruncatedImagesSayExpectedAndFound) {
   auto b = idx_images(5, 4, 3);
   b.resize(b.size() - 7);  // 16 + 60 = 76 expected, 69 found
   write_raw(d.file("train-images-idx3-ubyte"), b);
-  expect_error([&] { load_idx_dir(d.path()); }, {d.file("train-images-idx3-ubyte"), "expected 76 bytes", "found 69"});
+  expect_error_naming([&] { load_idx_dir(d.path()); }, {d.file("train-images-idx3-ubyte"), "expected 76 bytes", "found 69"});
 }
 
 TEST(IdxReader, TruncatedLabelsSayExpectedAndFound) {
@@ -165,14 +159,14 @@ TEST(IdxReader, TruncatedLabelsSayExpectedAndFound) {
   auto b = idx_labels(5);
   b.resize(b.size() - 2);
   write_gz(d.file("train-labels-idx1-ubyte.gz"), b);
-  expect_error([&] { load_idx_dir(d.path()); }, {d.file("train-labels-idx1-ubyte.gz"), "expected 13 bytes", "found 11"});
+  expect_error_naming([&] { load_idx_dir(d.path()); }, {d.file("train-labels-idx1-ubyte.gz"), "expected 13 bytes", "found 11"});
 }
 
 TEST(IdxReader, TooShortForHeader) {
   TempDir d;
   write_idx_set(d, false);
   write_raw(d.file("t10k-images-idx3-ubyte"), {0, 0, 8});
-  expect_error([&] { load_idx_dir(d.path()); }, {d.file("t10k-images-idx3-ubyte"), "16 header bytes", "found 3"});
+  expect_error_naming([&] { load_idx_dir(d.path()); }, {d.file("t10k-images-idx3-ubyte"), "16 header bytes", "found 3"});
 }
 
 TEST(IdxReader, CorruptGzipStreamNamed) {
@@ -183,14 +177,14 @@ TEST(IdxReader, CorruptGzipStreamNamed) {
   std::vector<uint8_t> gz((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   gz.resize(gz.size() / 2);
   write_raw(d.file("train-images-idx3-ubyte.gz"), gz);
-  expect_error([&] { load_idx_dir(d.path()); }, {d.file("train-images-idx3-ubyte.gz")});
+  expect_error_naming([&] { load_idx_dir(d.path()); }, {d.file("train-images-idx3-ubyte.gz")});
 }
 
 TEST(IdxReader, LabelCountMismatchNamed) {
   TempDir d;
   write_idx_set(d, false);
   write_raw(d.file("train-labels-idx1-ubyte"), idx_labels(4));
-  expect_error([&] { load_idx_dir(d.path()); },
+  expect_error_naming([&] { load_idx_dir(d.path()); },
                {d.file("train-labels-idx1-ubyte"), "4 labels", "expected 5", d.file("train-images-idx3-ubyte")});
 }
 
@@ -198,7 +192,7 @@ TEST(IdxReader, TestImageSizeMustMatchTrain) {
   TempDir d;
   write_idx_set(d, false);
   write_raw(d.file("t10k-images-idx3-ubyte"), idx_images(3, 5, 5));
-  expect_error([&] { load_idx_dir(d.path()); }, {d.file("t10k-images-idx3-ubyte"), "5x5", "expected 4x3"});
+  expect_error_naming([&] { load_idx_dir(d.path()); }, {d.file("t10k-images-idx3-ubyte"), "5x5", "expected 4x3"});
 }
 
 // CIFAR record r of a file: label r % 10, pixel p = (r + p) % 256.
@@ -249,7 +243,7 @@ TEST(CifarReader, SizeNotMultipleOfRecordNamed) {
   auto b = cifar_records(2);
   b.resize(b.size() + 5);
   write_raw(d.file("data_batch_4.bin"), b);
-  expect_error([&] { load_cifar10_dir(d.path()); }, {d.file("data_batch_4.bin"), "6151", "3073"});
+  expect_error_naming([&] { load_cifar10_dir(d.path()); }, {d.file("data_batch_4.bin"), "6151", "3073"});
 }
 
 TEST(CifarReader, BadLabelNamed) {
@@ -258,19 +252,19 @@ TEST(CifarReader, BadLabelNamed) {
   auto b = cifar_records(2);
   b[3073] = 10;
   write_raw(d.file("test_batch.bin"), b);
-  expect_error([&] { load_cifar10_dir(d.path()); }, {d.file("test_batch.bin"), "record 1", "label 10"});
+  expect_error_naming([&] { load_cifar10_dir(d.path()); }, {d.file("test_batch.bin"), "record 1", "label 10"});
 }
 
 TEST(CifarReader, MissingBatchNamed) {
   TempDir d;
   write_cifar_set(d.path());
   fs::remove(d.file("data_batch_3.bin"));
-  expect_error([&] { load_cifar10_dir(d.path()); }, {d.file("data_batch_3.bin"), "missing"});
+  expect_error_naming([&] { load_cifar10_dir(d.path()); }, {d.file("data_batch_3.bin"), "missing"});
 }
 
 TEST(LoadDataset, EmptyDirSaysWhatIsExpected) {
   TempDir d;
-  expect_error([&] { load_dataset(d.path()); }, {d.path(), "train-images-idx3-ubyte", "data_batch_1.bin"});
+  expect_error_naming([&] { load_dataset(d.path()); }, {d.path(), "train-images-idx3-ubyte", "data_batch_1.bin"});
 }
 
 TEST(Standardize, TrainHasMeanZeroStdOne) {

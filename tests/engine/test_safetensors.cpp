@@ -9,11 +9,16 @@
 
 #include <gtest/gtest.h>
 
+#include "backend_fixture.h"
+
 #include "engine/safetensors.h"
 #include "kernels/error.h"
 
 namespace neuroai {
 namespace {
+
+using testing::expect_error_naming;
+
 
 namespace fs = std::filesystem;
 
@@ -49,16 +54,6 @@ std::string st_bytes(const std::string& header, const std::string& data) {
   return out + header + data;
 }
 
-template <class F>
-void expect_error(F f, const std::vector<std::string>& pieces) {
-  try {
-    f();
-    ADD_FAILURE() << "expected neuroai::Error";
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    for (const auto& p : pieces) EXPECT_NE(msg.find(p), std::string::npos) << "message lacks '" << p << "': " << msg;
-  }
-}
 
 SafetensorsFile sample() {
   SafetensorsFile f;
@@ -154,7 +149,7 @@ TEST(Safetensors, AtomicWriteLeavesOldFileOnFailure) {
   fs::create_directory(path + ".tmp");
   SafetensorsFile other;
   other.tensors["x"] = st_from_f32({1.f}, {1});
-  expect_error([&] { write_safetensors(path, other); }, {path, ".tmp", "untouched"});
+  expect_error_naming([&] { write_safetensors(path, other); }, {path, ".tmp", "untouched"});
   EXPECT_EQ(slurp(path), before);
   EXPECT_TRUE(fs::is_directory(path + ".tmp")) << "a directory that is not ours is left alone";
 }
@@ -162,7 +157,7 @@ TEST(Safetensors, AtomicWriteLeavesOldFileOnFailure) {
 TEST(Safetensors, UnwritableDirectoryNamed) {
   TempDir t;
   const std::string path = t.file("no/such/dir/ckpt.safetensors");
-  expect_error([&] { write_safetensors(path, sample()); }, {path});
+  expect_error_naming([&] { write_safetensors(path, sample()); }, {path});
 }
 
 TEST(Safetensors, InvalidTensorNotWrittenAndOldFileKept) {
@@ -172,9 +167,9 @@ TEST(Safetensors, InvalidTensorNotWrittenAndOldFileKept) {
   const std::string before = slurp(path);
   SafetensorsFile bad;
   bad.tensors["w"] = StTensor{"F32", {2, 2}, std::vector<uint8_t>(12)};
-  expect_error([&] { write_safetensors(path, bad); }, {path, "'w'", "12 bytes", "expected 16"});
+  expect_error_naming([&] { write_safetensors(path, bad); }, {path, "'w'", "12 bytes", "expected 16"});
   bad.tensors["w"] = StTensor{"Q4", {1}, std::vector<uint8_t>(1)};
-  expect_error([&] { write_safetensors(path, bad); }, {path, "unknown dtype", "Q4"});
+  expect_error_naming([&] { write_safetensors(path, bad); }, {path, "unknown dtype", "Q4"});
   EXPECT_EQ(slurp(path), before);
 }
 
@@ -192,15 +187,15 @@ TEST(Safetensors, TruncatedFileRefused) {
   write_safetensors(path, sample());
   std::string b = slurp(path);
   spit(path, b.substr(0, b.size() - 3));
-  expect_error([&] { read_safetensors(path); }, {path, "truncated"});
+  expect_error_naming([&] { read_safetensors(path); }, {path, "truncated"});
   spit(path, b.substr(0, 40));  // cut inside the header
-  expect_error([&] { read_safetensors(path); }, {path, "header length", "exceeds"});
+  expect_error_naming([&] { read_safetensors(path); }, {path, "header length", "exceeds"});
   spit(path, b.substr(0, 5));
-  expect_error([&] { read_safetensors(path); }, {path, "at least 8"});
+  expect_error_naming([&] { read_safetensors(path); }, {path, "at least 8"});
 }
 
 TEST(Safetensors, MissingFileNamed) {
-  expect_error([] { read_safetensors("/nonexistent/neuroai.safetensors"); },
+  expect_error_naming([] { read_safetensors("/nonexistent/neuroai.safetensors"); },
                {"/nonexistent/neuroai.safetensors", "cannot open"});
 }
 
@@ -239,17 +234,17 @@ TEST(Safetensors, CorruptHeadersRefused) {
     spit(path, st_bytes(c.header, std::string(c.data_bytes, '\0')));
     auto pieces = c.pieces;
     pieces.push_back(path);
-    expect_error([&] { read_safetensors(path); }, pieces);
+    expect_error_naming([&] { read_safetensors(path); }, pieces);
   }
 }
 
 TEST(Safetensors, ConversionsCheckDtypeAndSize) {
   StTensor i = st_from_i32({1, 2}, {2});
-  expect_error([&] { st_to_f32(i, "layer1.weight"); }, {"layer1.weight", "I32", "expected F32"});
+  expect_error_naming([&] { st_to_f32(i, "layer1.weight"); }, {"layer1.weight", "I32", "expected F32"});
   StTensor f = st_from_f32({1.f, 2.f}, {2});
   f.shape = {3};
-  expect_error([&] { st_to_f32(f, "b"); }, {"'b'", "8 bytes", "expected 12"});
-  expect_error([] { st_from_f32({1.f, 2.f, 3.f}, {2, 2}); }, {"needs 4 values", "got 3"});
+  expect_error_naming([&] { st_to_f32(f, "b"); }, {"'b'", "8 bytes", "expected 12"});
+  expect_error_naming([] { st_from_f32({1.f, 2.f, 3.f}, {2, 2}); }, {"needs 4 values", "got 3"});
 }
 
 }  // namespace

@@ -12,6 +12,7 @@ namespace {
 using testing::all_close;
 using testing::any_nonzero;
 using testing::Buf;
+using testing::expect_error_naming;
 using testing::random_ints;
 
 // Plain reference: op(A) (m, k), op(B) (k, n), C (m, n), all row-major, double accumulation.
@@ -99,15 +100,6 @@ TEST_P(Gemm, EmptyOutputIsANoOp) {
   SUCCEED();
 }
 
-void expect_error_naming(const std::function<void()>& f, const std::vector<std::string>& pieces) {
-  try {
-    f();
-    ADD_FAILURE() << "expected neuroai::Error";
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    for (const auto& p : pieces) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
-  }
-}
 
 TEST_P(Gemm, BadShapesRaiseNamingTheArgument) {
   Buf<float> a(be(), 64), b(be(), 64), c(be(), 64);

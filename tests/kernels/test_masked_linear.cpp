@@ -13,6 +13,7 @@ namespace {
 using testing::all_close;
 using testing::any_nonzero;
 using testing::Buf;
+using testing::expect_error_naming;
 using testing::random_floats;
 using testing::random_ints;
 using testing::random_mask;
@@ -227,15 +228,6 @@ TEST_P(MaskedLinear, EmptyBatchAndEmptyInputs) {
   EXPECT_FALSE(any_nonzero(gb.host()));
 }
 
-void expect_error_naming(const std::function<void()>& f, const std::vector<std::string>& pieces) {
-  try {
-    f();
-    ADD_FAILURE() << "expected neuroai::Error";
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    for (const auto& p : pieces) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
-  }
-}
 
 TEST_P(MaskedLinear, BadShapesRaiseNamingTheArgument) {
   Buf<float> x(be(), 64), w(be(), 64), y(be(), 64), g(be(), 64);

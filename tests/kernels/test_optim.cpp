@@ -14,18 +14,10 @@ namespace {
 using testing::all_close;
 using testing::any_nonzero;
 using testing::Buf;
+using testing::expect_error_naming;
 using testing::random_floats;
 using testing::random_mask;
 
-void expect_error_naming(const std::function<void()>& f, const std::vector<std::string>& pieces) {
-  try {
-    f();
-    ADD_FAILURE() << "expected neuroai::Error";
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    for (const auto& p : pieces) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
-  }
-}
 
 constexpr int kSteps = 3;
 // Past the CPU backend's OpenMP threshold on the large case; 1 and 37 cover tails.

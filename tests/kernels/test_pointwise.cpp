@@ -14,6 +14,7 @@ namespace {
 using testing::all_close;
 using testing::any_nonzero;
 using testing::Buf;
+using testing::expect_error_naming;
 using testing::random_floats;
 using testing::random_ints;
 using testing::random_mask;
@@ -21,15 +22,6 @@ using testing::random_mask;
 // Past the CPU backend's OpenMP threshold (1 << 15), and not a multiple of any vector width.
 constexpr int64_t kLarge = (int64_t(1) << 16) + 3;
 
-void expect_error_naming(const std::function<void()>& f, const std::vector<std::string>& pieces) {
-  try {
-    f();
-    ADD_FAILURE() << "expected neuroai::Error";
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    for (const auto& p : pieces) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
-  }
-}
 
 class Pointwise : public testing::BackendTest {};
 

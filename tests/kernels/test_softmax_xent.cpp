@@ -14,17 +14,9 @@ namespace {
 using testing::all_close;
 using testing::any_nonzero;
 using testing::Buf;
+using testing::expect_error_naming;
 using testing::random_floats;
 
-void expect_error_naming(const std::function<void()>& f, const std::vector<std::string>& pieces) {
-  try {
-    f();
-    ADD_FAILURE() << "expected neuroai::Error";
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    for (const auto& p : pieces) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
-  }
-}
 
 // Mean over rows of -log softmax(z)[label], in double with the max subtracted.
 double loss_ref(const std::vector<double>& z, const std::vector<int32_t>& labels, int64_t batch, int64_t classes) {
