@@ -148,6 +148,20 @@ void BM_Adam(benchmark::State& state, const std::string& name) {
       benchmark::Counter(double(n) * (4 * 4 + 1 + 3 * 4), benchmark::Counter::kIsIterationInvariantRate);
 }
 
+void BM_Sgd(benchmark::State& state, const std::string& name) {
+  auto be = backend_or_skip(state, name);
+  if (!be) return;
+  const int64_t n = state.range(0);
+  DevBuf<float> g(*be, uniform(size_t(n), 1)), w(*be, uniform(size_t(n), 2));
+  DevBuf<float> m(*be, std::vector<float>(size_t(n)));
+  DevBuf<uint8_t> mask(*be, half_mask(size_t(n), 4));
+  SgdParams p;
+  run_timed(state, *be, [&] { be->sgd_step(p, n, g.p, mask.p, w.p, m.p); });
+  // Reads g, mask, w, m; writes w, m.
+  state.counters["bytes/s"] =
+      benchmark::Counter(double(n) * (3 * 4 + 1 + 2 * 4), benchmark::Counter::kIsIterationInvariantRate);
+}
+
 void layer_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"m", "k", "n"})->Args({128, 1024, 1024})->Args({128, 784, 300})->UseManualTime();
   b->Unit(benchmark::kMicrosecond);
@@ -169,6 +183,7 @@ void register_all(const std::string& be) {
     layer_shapes(benchmark::RegisterBenchmark((std::string(name) + "/" + be).c_str(), fn, be));
   }
   vector_sizes(benchmark::RegisterBenchmark(("BM_Adam/" + be).c_str(), BM_Adam, be));
+  vector_sizes(benchmark::RegisterBenchmark(("BM_Sgd/" + be).c_str(), BM_Sgd, be));
 }
 
 const bool kRegistered = [] {

@@ -97,9 +97,39 @@ void BM_TraceUpdate_cpu(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * (kBatch + 2) * n * int64_t(sizeof(float)));
 }
 
+void BM_Dog_cpu(benchmark::State& state) {
+  auto be = make_backend("cpu");
+  const int64_t n = kSheet.units(), total = kBatch * n;
+  Buffer<float> h(*be, normal_floats(total, 2)), dy(*be, normal_floats(total, 3));
+  Buffer<float> y(*be, total), dh(*be, total);
+  const DogParams p;
+  for (auto _ : state) {
+    be->dog_forward(ConstDenseView(h.p, kBatch, n), kSheet, p, DenseView{y.p, kBatch, n});
+    be->dog_backward(ConstDenseView(y.p, kBatch, n), ConstDenseView(dy.p, kBatch, n), kSheet, p,
+                     DenseView{dh.p, kBatch, n});
+  }
+  state.SetItemsProcessed(state.iterations() * total);
+}
+
+void BM_Kwta_cpu(benchmark::State& state) {
+  auto be = make_backend("cpu");
+  const int64_t n = kSheet.units(), total = kBatch * n;
+  Buffer<float> h(*be, normal_floats(total, 2)), dy(*be, normal_floats(total, 3));
+  Buffer<float> y(*be, total), dh(*be, total);
+  Buffer<uint8_t> winners(*be, total);
+  const KwtaParams p;
+  for (auto _ : state) {
+    be->kwta_forward(ConstDenseView(h.p, kBatch, n), kSheet, p, DenseView{y.p, kBatch, n}, winners.p);
+    be->kwta_backward(winners.p, ConstDenseView(dy.p, kBatch, n), DenseView{dh.p, kBatch, n});
+  }
+  state.SetItemsProcessed(state.iterations() * total);
+}
+
 BENCHMARK(BM_PruneSmallest_cpu)->Name("BM_PruneSmallest/cpu")->ArgNames({"n"})->Arg(1 << 20)->Arg(1 << 24)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_DivisiveNorm_cpu)->Name("BM_DivisiveNorm/cpu/b:128/sheet:32x32")->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Dog_cpu)->Name("BM_Dog/cpu/b:128/sheet:32x32")->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Kwta_cpu)->Name("BM_Kwta/cpu/b:128/sheet:32x32")->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_TraceUpdate_cpu)->Name("BM_TraceUpdate/cpu/b:128")->ArgNames({"n"})->Arg(1 << 16)
     ->Unit(benchmark::kMicrosecond);
 
