@@ -4,8 +4,14 @@
 #include <cmath>
 #include <vector>
 
+#include <cblas.h>
+
 #include "engine/dataset.h"
 #include "kernels/error.h"
+
+// LAPACK (in OpenBLAS): eigenvalues of a symmetric matrix.
+extern "C" void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
+                        double* work, const int* lwork, int* iwork, const int* liwork, int* info);
 
 namespace neuroai {
 namespace {
@@ -21,46 +27,6 @@ void check_sheet(const char* what, const float* h, int64_t n, int64_t rows, int6
   check_args(what, h, n, rows * cols);
 }
 
-constexpr int64_t kGramTile = 64;  // Gram tiles are kGramTile x kGramTile; A's columns are padded to a multiple
-
-// ||A^T A||_F^2 for A (k, m) row-major with m a multiple of kGramTile (zero-padded columns add nothing).
-// The symmetric m x m product is done in tiles (each off-diagonal tile counted twice); inside a tile,
-// 4 x 8 register blocks accumulate over chunks of rows small enough to stay in L2.
-double gram_frobenius_sq(const std::vector<double>& a, int64_t k, int64_t m) {
-  constexpr int64_t kRowChunk = 256;
-  const int64_t tiles = m / kGramTile;
-  std::vector<std::pair<int64_t, int64_t>> pairs;
-  for (int64_t ti = 0; ti < tiles; ++ti)
-    for (int64_t tj = ti; tj < tiles; ++tj) pairs.emplace_back(ti, tj);
-  double total = 0.0;
-#pragma omp parallel for schedule(dynamic) reduction(+ : total)
-  for (int64_t p = 0; p < int64_t(pairs.size()); ++p) {
-    const int64_t i0 = pairs[size_t(p)].first * kGramTile, j0 = pairs[size_t(p)].second * kGramTile;
-    std::vector<double> tile(size_t(kGramTile * kGramTile), 0.0);  // (kGramTile, kGramTile)
-    for (int64_t r0 = 0; r0 < k; r0 += kRowChunk) {
-      const int64_t r1 = std::min(k, r0 + kRowChunk);
-      for (int64_t ib = 0; ib < kGramTile; ib += 4)
-        for (int64_t jb = 0; jb < kGramTile; jb += 8) {
-          double acc[4][8];
-          for (int ii = 0; ii < 4; ++ii)
-            for (int jj = 0; jj < 8; ++jj) acc[ii][jj] = tile[size_t((ib + ii) * kGramTile + jb + jj)];
-          for (int64_t r = r0; r < r1; ++r) {
-            const double* x = a.data() + r * m + i0 + ib;
-            const double* y = a.data() + r * m + j0 + jb;
-            for (int ii = 0; ii < 4; ++ii)
-              for (int jj = 0; jj < 8; ++jj) acc[ii][jj] += x[ii] * y[jj];
-          }
-          for (int ii = 0; ii < 4; ++ii)
-            for (int jj = 0; jj < 8; ++jj) tile[size_t((ib + ii) * kGramTile + jb + jj)] = acc[ii][jj];
-        }
-    }
-    double s = 0.0;
-    for (double v : tile) s += v * v;
-    total += (i0 == j0 ? 1.0 : 2.0) * s;
-  }
-  return total;
-}
-
 // Per-unit column means of H: (d).
 std::vector<double> column_means(const float* h, int64_t n, int64_t d) {
   std::vector<double> mu(size_t(d), 0.0);
@@ -69,6 +35,47 @@ std::vector<double> column_means(const float* h, int64_t n, int64_t d) {
   for (double& m : mu) m /= double(n);
   return mu;
 }
+
+// The Gram of the column-centered H on its smaller side: H~^T H~ (d x d) when n >= d, else H~ H~^T
+// (n x n); both have the same nonzero spectrum. Full symmetric matrix, row-major; trace = ||H~||_F^2.
+struct Gram {
+  std::vector<double> g;
+  int64_t m = 0;
+  double trace = 0.0;
+};
+
+Gram centered_gram(const float* h, int64_t n, int64_t d) {
+  const std::vector<double> mu = column_means(h, n, d);
+  std::vector<double> a(size_t(n * d));  // H~ (n, d)
+  Gram r;
+  for (int64_t s = 0; s < n; ++s)
+    for (int64_t i = 0; i < d; ++i) {
+      const double v = double(h[s * d + i]) - mu[size_t(i)];
+      a[size_t(s * d + i)] = v;
+      r.trace += v * v;
+    }
+  const bool by_units = n >= d;
+  r.m = by_units ? d : n;
+  r.g.assign(size_t(r.m * r.m), 0.0);
+  cblas_dsyrk(CblasRowMajor, CblasUpper, by_units ? CblasTrans : CblasNoTrans, int(r.m), int(by_units ? n : d), 1.0,
+              a.data(), int(d), 0.0, r.g.data(), int(r.m));
+  for (int64_t i = 0; i < r.m; ++i)
+    for (int64_t j = i + 1; j < r.m; ++j) r.g[size_t(j * r.m + i)] = r.g[size_t(i * r.m + j)];
+  return r;
+}
+
+// Eigenvalues (ascending) of the symmetric m x m matrix g (LAPACK dsyevd from OpenBLAS; g is overwritten).
+std::vector<double> symmetric_eigenvalues(std::vector<double>& g, int64_t m) {
+  std::vector<double> w(static_cast<size_t>(m));
+  const int dim = int(m), lwork = 2 * dim + 1, liwork = 1;
+  std::vector<double> work(static_cast<size_t>(lwork));
+  int iwork = 0, info = 0;
+  const char jobz = 'N', uplo = 'U';
+  dsyevd_(&jobz, &uplo, &dim, g.data(), &dim, w.data(), work.data(), &lwork, &iwork, &liwork, &info);
+  NEUROAI_CHECK(info == 0, "dimensionality: LAPACK dsyevd failed on a {} x {} covariance (info {})", m, m, info);
+  return w;
+}
+
 
 // Z^T: (units.size(), n), each listed unit's activity centered and scaled to unit norm, so
 // corr(i, j) = <z_i, z_j>. valid[k] is false for a constant unit (its correlation is undefined).
@@ -134,25 +141,100 @@ double pearson(const std::vector<double>& x, const std::vector<double>& y) {
 
 double participation_ratio(const float* h, int64_t n, int64_t d) {
   check_args("participation_ratio", h, n, d);
-  std::vector<double> mu = column_means(h, n, d);
-  // A is H~ (n, d) when n >= d, else H~^T (d, n): the Gram on the smaller side has the same nonzero
-  // spectrum, so the same traces.
-  const bool by_units = n >= d;
-  const int64_t k = by_units ? n : d, m = by_units ? d : n;
-  const int64_t m_pad = (m + kGramTile - 1) / kGramTile * kGramTile;
-  std::vector<double> a(size_t(k * m_pad), 0.0);  // (k, m_pad)
-  double trace = 0.0;
-#pragma omp parallel for reduction(+ : trace)
-  for (int64_t s = 0; s < n; ++s)
-    for (int64_t i = 0; i < d; ++i) {
-      double v = double(h[s * d + i]) - mu[size_t(i)];
-      a[size_t(by_units ? s * m_pad + i : i * m_pad + s)] = v;
-      trace += v * v;
-    }
-  if (trace <= 0.0) return 0.0;
+  const Gram g = centered_gram(h, n, d);
+  if (g.trace <= 0.0) return 0.0;
   // tr C = trace / (n - 1) and tr C^2 = ||Gram||_F^2 / (n - 1)^2: the factors cancel in the ratio.
-  double q = gram_frobenius_sq(a, k, m_pad);
-  return trace * trace / q;
+  double q = 0.0;
+  for (int64_t i = 0; i < g.m; ++i) {
+    q += g.g[size_t(i * g.m + i)] * g.g[size_t(i * g.m + i)];
+    for (int64_t j = i + 1; j < g.m; ++j) q += 2.0 * g.g[size_t(i * g.m + j)] * g.g[size_t(i * g.m + j)];
+  }
+  return g.trace * g.trace / q;
+}
+
+Dimensionality dimensionality(const float* h, int64_t n, int64_t d) {
+  check_args("dimensionality", h, n, d);
+  Dimensionality r;
+  Gram g = centered_gram(h, n, d);
+  if (g.trace <= 0.0) return r;
+  std::vector<double> lambda = symmetric_eigenvalues(g.g, g.m);  // ascending
+  std::reverse(lambda.begin(), lambda.end());
+  double sum = 0.0, sum_sq = 0.0, sigma_sum = 0.0;
+  for (double& l : lambda) {
+    l = std::max(l, 0.0);  // rounding leaves tiny negative eigenvalues of a semi-definite matrix
+    sum += l;
+    sum_sq += l * l;
+    sigma_sum += std::sqrt(l);
+  }
+  r.participation_ratio = sum * sum / sum_sq;
+  double cumulative = 0.0;
+  for (size_t k = 0; k < lambda.size(); ++k) {
+    cumulative += lambda[k];
+    if (cumulative >= 0.9 * sum) {
+      r.n90 = int64_t(k) + 1;
+      break;
+    }
+  }
+  double entropy = 0.0;
+  for (double l : lambda) {
+    const double p = std::sqrt(l) / sigma_sum;
+    if (p > 0.0) entropy -= p * std::log(p);
+  }
+  r.effective_rank = std::exp(entropy);
+  return r;
+}
+
+double twonn_dimension(const float* h, int64_t n, int64_t d) {
+  check_args("twonn_dimension", h, n, d);
+  // Squared distances from the Gram of the raw points: |x_i|^2 + |x_j|^2 - 2 <x_i, x_j>.
+  std::vector<double> x(size_t(n * d));
+  for (int64_t i = 0; i < n * d; ++i) x[size_t(i)] = h[i];
+  std::vector<double> g(size_t(n * n), 0.0);
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, int(n), int(d), 1.0, x.data(), int(d), 0.0, g.data(), int(n));
+  auto dist_sq = [&](int64_t i, int64_t j) {
+    const int64_t a = std::min(i, j), b = std::max(i, j);
+    return std::max(0.0, g[size_t(a * n + a)] + g[size_t(b * n + b)] - 2.0 * g[size_t(a * n + b)]);
+  };
+  double scale = 0.0;
+  for (int64_t i = 0; i < n; ++i) scale = std::max(scale, g[size_t(i * n + i)]);
+  // A point closer than this to an earlier point is its duplicate (e.g. the all-zero code of ReLU units).
+  const double dup = 1e-12 * std::max(scale, 1e-300);
+  std::vector<int64_t> kept;
+  for (int64_t j = 0; j < n; ++j) {
+    bool duplicate = false;
+    for (int64_t i : kept)
+      if (dist_sq(i, j) <= dup) {
+        duplicate = true;
+        break;
+      }
+    if (!duplicate) kept.push_back(j);
+  }
+  const int64_t m = int64_t(kept.size());
+  if (m < 3) return 0.0;
+  std::vector<double> mu(static_cast<size_t>(m));
+#pragma omp parallel for
+  for (int64_t a = 0; a < m; ++a) {
+    double r1 = HUGE_VAL, r2 = HUGE_VAL;
+    for (int64_t b = 0; b < m; ++b) {
+      if (a == b) continue;
+      const double r = dist_sq(kept[size_t(a)], kept[size_t(b)]);
+      if (r < r1) {
+        r2 = r1;
+        r1 = r;
+      } else if (r < r2) {
+        r2 = r;
+      }
+    }
+    mu[size_t(a)] = 0.5 * std::log(r2 / r1);  // log(r2 / r1) from squared distances
+  }
+  std::sort(mu.begin(), mu.end());
+  double sxy = 0.0, sxx = 0.0;
+  for (int64_t k = 1; k <= int64_t(0.9 * double(m)); ++k) {
+    const double xk = mu[size_t(k - 1)], yk = -std::log(1.0 - double(k) / double(m));
+    sxy += xk * yk;
+    sxx += xk * xk;
+  }
+  return sxx > 0.0 ? sxy / sxx : 0.0;
 }
 
 double activation_sparsity(const float* h, int64_t n, int64_t d, float eps) {

@@ -10,6 +10,24 @@ namespace neuroai {
 // H~ H~^T when n < d, else the d x d H~^T H~. 1 <= PR <= min(d, n - 1); 0 when H has no variance.
 double participation_ratio(const float* h, int64_t n, int64_t d);
 
+// The covariance spectrum's dimensionality measures (SPEC §10), from the eigenvalues lambda_k of the
+// covariance of the batch-centered H (LAPACK, on the smaller of the d x d and n x n Grams): PR as above,
+// n90 = smallest k whose k largest eigenvalues hold >= 90% of the variance, effective rank
+// exp(-sum p_k log p_k) with p_k = sigma_k / sum sigma (sigma_k = sqrt(lambda_k), Roy & Vetterli 2007).
+// All 0 when H has no variance.
+struct Dimensionality {
+  double participation_ratio = 0.0;
+  int64_t n90 = 0;
+  double effective_rank = 0.0;
+};
+Dimensionality dimensionality(const float* h, int64_t n, int64_t d);
+
+// TwoNN intrinsic dimension (Facco et al. 2017): duplicate points dropped (a ReLU layer maps many
+// samples to the same code), mu_i = r2_i / r1_i (second / first neighbour distance), mu sorted
+// ascending, x_k = log mu_(k), y_k = -log(1 - k / N), slope through the origin over k <= 0.9 N.
+// 0 when fewer than 3 distinct points remain. O(n^2 d): meant for a few thousand samples.
+double twonn_dimension(const float* h, int64_t n, int64_t d);
+
 // Fraction of entries with |h| < eps.
 double activation_sparsity(const float* h, int64_t n, int64_t d, float eps = 1e-6f);
 

@@ -206,7 +206,11 @@ EvalResult evaluate(Mlp& model, const Dataset& test, int64_t eval_batch, int64_t
   if (m > 0) {
     const Sheet s = model.sheet(last);
     r.activation_sparsity = activation_sparsity(acts.data(), m, units);
-    r.participation_ratio = participation_ratio(acts.data(), m, units);
+    const Dimensionality dim = dimensionality(acts.data(), m, units);
+    r.participation_ratio = dim.participation_ratio;
+    r.n90 = dim.n90;
+    r.effective_rank = dim.effective_rank;
+    r.twonn_id = twonn_dimension(acts.data(), m, units);
     r.neighbour_corr = neighbour_correlation(acts.data(), m, s.rows, s.cols);
     // SPEC §10: rho_sp = 1 - SL, with SL the TDANN loss over neighbourhoods (radius 5) as trained, on
     // 32 seeded neighbourhoods; the all-pairs correlation of metrics.h is kept as spatial_corr_global.
@@ -332,6 +336,9 @@ public:
             {"step_time_ms", epoch_step_ms_},
             {"lr", last_lr_},
             {"sparsity", Pruner::sparsity_of(layers_)},
+            {"n90", ev.n90},
+            {"effective_rank", ev.effective_rank},
+            {"twonn_id", ev.twonn_id},
             {"activation_sparsity", ev.activation_sparsity},
             {"participation_ratio", ev.participation_ratio},
             {"neighbour_corr", ev.neighbour_corr},

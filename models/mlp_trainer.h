@@ -64,6 +64,9 @@ struct EvalResult {
   // at most 256 sampled units), which distant pairs dominate.
   double spatial_corr = 0.0, spatial_corr_global = 0.0;
   double hoyer = 0.0, treves_rolls = 0.0, effective_usage = 0.0;
+  // Dimensionality (SPEC §10): n90 and effective rank of the covariance spectrum, TwoNN intrinsic dimension.
+  int64_t n90 = 0;
+  double effective_rank = 0.0, twonn_id = 0.0;
 };
 
 struct TrainResult {

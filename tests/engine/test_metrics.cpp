@@ -82,7 +82,7 @@ TEST(ParticipationRatio, MatchesCovarianceReference) {
   const std::vector<PrCase> cases = {
       {"n < d: the n x n Gram path", 30, 70},
       {"n > d: the d x d covariance path", 70, 30},
-      {"d not a multiple of the 64 tile", 150, 130},
+      {"d not a power of two", 150, 130},
       {"n < d across tiles", 20, 200},
       {"two samples", 2, 5},
   };
@@ -128,6 +128,102 @@ TEST(ParticipationRatio, ConstantIsZeroAndBadArgsThrow) {
   EXPECT_EQ(participation_ratio(h.data(), 4, 5), 0.0);
   EXPECT_THROW(participation_ratio(h.data(), 0, 5), Error);
   EXPECT_THROW(participation_ratio(nullptr, 4, 5), Error);
+}
+
+// H = sum_k s_k a_k q_k^T with a_k orthogonal, centered sample patterns (rows of a Hadamard matrix) and q_k
+// orthonormal unit loadings (disjoint supports): the covariance eigenvalues are proportional to s_k^2.
+std::vector<float> known_spectrum(int64_t d, const std::vector<double>& scales) {
+  const int64_t n = 8;
+  const int h8[8][8] = {{1, 1, 1, 1, 1, 1, 1, 1},     {1, -1, 1, -1, 1, -1, 1, -1}, {1, 1, -1, -1, 1, 1, -1, -1},
+                        {1, -1, -1, 1, 1, -1, -1, 1}, {1, 1, 1, 1, -1, -1, -1, -1}, {1, -1, 1, -1, -1, 1, -1, 1},
+                        {1, 1, -1, -1, -1, -1, 1, 1}, {1, -1, -1, 1, -1, 1, 1, -1}};
+  std::vector<float> h(size_t(n * d), 0.5f);  // a constant offset: centering must remove it
+  const int64_t width = d / int64_t(scales.size());
+  for (size_t k = 0; k < scales.size(); ++k)
+    for (int64_t s = 0; s < n; ++s)
+      for (int64_t u = int64_t(k) * width; u < int64_t(k + 1) * width; ++u)
+        h[size_t(s * d + u)] += float(scales[k] * h8[k + 1][s] / std::sqrt(double(width)));
+  return h;
+}
+
+TEST(Dimensionality, KnownSpectrumOnBothGramSides) {
+  const std::vector<double> scales = {4, 2, 1, 0.5};  // eigenvalues proportional to 16, 4, 1, 0.25
+  double sum = 0, sum_sq = 0, sigma = 0;
+  for (double s : scales) sum += s * s, sum_sq += s * s * s * s, sigma += s;
+  double entropy = 0;
+  for (double s : scales) entropy -= s / sigma * std::log(s / sigma);
+  for (int64_t d : {4, 40}) {  // n = 8: the d x d (n >= d) and the n x n (n < d) Gram
+    SCOPED_TRACE(d);
+    const auto h = known_spectrum(d, scales);
+    const Dimensionality r = dimensionality(h.data(), 8, d);
+    EXPECT_NEAR(r.participation_ratio, sum * sum / sum_sq, 1e-6);  // h is float
+    EXPECT_NEAR(r.participation_ratio, participation_ratio(h.data(), 8, d), 1e-9);
+    EXPECT_EQ(r.n90, 2);  // 16 + 4 = 20 >= 0.9 * 21.25
+    EXPECT_NEAR(r.effective_rank, std::exp(entropy), 1e-6);
+  }
+}
+
+TEST(Dimensionality, MatchesPrOnRandomDataAndIsZeroWithoutVariance) {
+  auto h = gaussian(60, 30, 3);
+  for (int64_t s = 0; s < 60; ++s)
+    for (int64_t i = 0; i < 30; ++i) h[size_t(s * 30 + i)] *= float(i + 1);
+  const Dimensionality r = dimensionality(h.data(), 60, 30);
+  EXPECT_NEAR(r.participation_ratio, reference_pr(h, 60, 30), 1e-9 * r.participation_ratio);
+  EXPECT_GE(r.n90, 1);
+  EXPECT_LE(r.n90, 30);
+  EXPECT_GT(r.effective_rank, r.participation_ratio);  // sigma_k is flatter than lambda_k
+  std::vector<float> flat(20, 3.f);
+  const Dimensionality z = dimensionality(flat.data(), 4, 5);
+  EXPECT_EQ(z.participation_ratio, 0.0);
+  EXPECT_EQ(z.n90, 0);
+  EXPECT_THROW(dimensionality(nullptr, 4, 5), Error);
+}
+
+// n points uniform in a k-dimensional cube, embedded in d dimensions by a random rotation of the first k axes.
+std::vector<float> uniform_manifold(int64_t n, int64_t k, int64_t d, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::vector<double> basis(size_t(k * d));  // k orthonormal rows, by Gram-Schmidt
+  std::normal_distribution<double> g(0.0, 1.0);
+  for (int64_t i = 0; i < k; ++i) {
+    double* b = basis.data() + i * d;
+    for (int64_t j = 0; j < d; ++j) b[j] = g(rng);
+    for (int64_t p = 0; p < i; ++p) {
+      const double* q = basis.data() + p * d;
+      double dotp = 0;
+      for (int64_t j = 0; j < d; ++j) dotp += b[j] * q[j];
+      for (int64_t j = 0; j < d; ++j) b[j] -= dotp * q[j];
+    }
+    double norm = 0;
+    for (int64_t j = 0; j < d; ++j) norm += b[j] * b[j];
+    for (int64_t j = 0; j < d; ++j) b[j] /= std::sqrt(norm);
+  }
+  std::vector<float> h(size_t(n * d), 0.f);
+  for (int64_t s = 0; s < n; ++s)
+    for (int64_t i = 0; i < k; ++i) {
+      const double c = u(rng);
+      for (int64_t j = 0; j < d; ++j) h[size_t(s * d + j)] += float(c * basis[size_t(i * d + j)]);
+    }
+  return h;
+}
+
+TEST(TwoNn, RecoversTheDimensionOfAUniformManifold) {
+  for (int64_t k : {1, 2, 5}) {
+    SCOPED_TRACE(k);
+    const auto h = uniform_manifold(1500, k, 20, 11 + uint64_t(k));
+    EXPECT_NEAR(twonn_dimension(h.data(), 1500, 20), double(k), 0.15 * double(k));
+  }
+}
+
+TEST(TwoNn, DuplicatePointsAreDropped) {
+  const int64_t n = 400, d = 10;
+  const auto h = uniform_manifold(n, 3, d, 5);
+  std::vector<float> dup = h;
+  for (int64_t s = 0; s < 100; ++s)  // 100 copies of earlier points; with them r1 = 0 would give mu = inf
+    dup.insert(dup.end(), h.begin() + (s * 3) * d, h.begin() + (s * 3 + 1) * d);
+  EXPECT_DOUBLE_EQ(twonn_dimension(dup.data(), n + 100, d), twonn_dimension(h.data(), n, d));
+  std::vector<float> same(size_t(5 * d), 1.f);
+  EXPECT_EQ(twonn_dimension(same.data(), 5, d), 0.0);  // one distinct point
 }
 
 TEST(Sparsity, ActivationFractionBelowEps) {
