@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include "kernels/error.h"
 
 namespace neuroai {
@@ -277,6 +279,42 @@ void Pruner::rewind(std::span<PrunableLayer> layers) {
     l.reset_optimizer_state();
     l.zero_grad();
   }
+}
+
+void Pruner::save_state(SafetensorsFile& f, const std::string& prefix) const {
+  f.metadata[prefix + "rounds_done"] = std::to_string(rounds_done_);
+  for (size_t i = 0; i < snap_w_.size(); ++i) {
+    f.tensors[fmt::format("{}snapshot.{}.weight", prefix, i)] = st_from_f32(snap_w_[i], {int64_t(snap_w_[i].size())});
+    f.tensors[fmt::format("{}snapshot.{}.bias", prefix, i)] = st_from_f32(snap_b_[i], {int64_t(snap_b_[i].size())});
+  }
+}
+
+void Pruner::load_state(const SafetensorsFile& f, const std::string& prefix, std::span<PrunableLayer> layers) {
+  auto it = f.metadata.find(prefix + "rounds_done");
+  NEUROAI_CHECK(it != f.metadata.end(), "pruner state: metadata '{}rounds_done' is missing", prefix);
+  const int rounds = std::stoi(it->second);
+  NEUROAI_CHECK(rounds >= 0, "pruner state: {} rounds done", rounds);
+  std::vector<const SparseLinear*> snap_layers;
+  std::vector<std::vector<float>> snap_w, snap_b;
+  if (f.tensors.count(prefix + "snapshot.0.weight")) {
+    for (size_t i = 0; i < layers.size(); ++i) {
+      const SparseLinear& l = *layers[i].layer;
+      const std::string w = fmt::format("{}snapshot.{}.weight", prefix, i);
+      const std::string b = fmt::format("{}snapshot.{}.bias", prefix, i);
+      NEUROAI_CHECK(f.tensors.count(w) && f.tensors.count(b), "pruner state: '{}' or '{}' is missing", w, b);
+      snap_w.push_back(st_to_f32(f.tensors.at(w), w));
+      snap_b.push_back(st_to_f32(f.tensors.at(b), b));
+      const int64_t n_bias = l.has_bias() ? l.out() : 0;
+      NEUROAI_CHECK(int64_t(snap_w.back().size()) == dense_size(l) && int64_t(snap_b.back().size()) == n_bias,
+                    "pruner state: the snapshot of layer {} ('{}') has {} weights and {} biases, the layer {} and {}",
+                    i, l.name(), snap_w.back().size(), snap_b.back().size(), dense_size(l), n_bias);
+      snap_layers.push_back(&l);
+    }
+  }
+  rounds_done_ = rounds;
+  snap_layers_ = std::move(snap_layers);
+  snap_w_ = std::move(snap_w);
+  snap_b_ = std::move(snap_b);
 }
 
 }  // namespace neuroai

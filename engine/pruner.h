@@ -6,8 +6,10 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
+#include "engine/safetensors.h"
 #include "engine/schedule.h"
 #include "engine/sparse_linear.h"
 
@@ -65,6 +67,12 @@ public:
   // Restores the surviving weights and the biases to the snapshot (pruned entries stay 0) and zeroes
   // the optimizer moments and grads.
   void rewind(std::span<PrunableLayer> layers);
+
+  // For --resume: rounds done (metadata prefix + "rounds_done") and the snapshot (F32 prefix +
+  // "snapshot.{i}.weight" (out * in, dense) / ".bias"), and their restoration onto `layers` (the same
+  // layers, in the same order, as when saved); Error naming the tensor when a size does not fit.
+  void save_state(SafetensorsFile& f, const std::string& prefix) const;
+  void load_state(const SafetensorsFile& f, const std::string& prefix, std::span<PrunableLayer> layers);
 
   const PruneConfig& config() const { return cfg_; }
   const GmpSchedule& schedule() const { return sched_; }

@@ -93,6 +93,9 @@ class SpatialRegularizer {
 public:
   SpatialRegularizer(Backend& b, const SpatialLossConfig& c, Sheet sheet, int64_t max_batch, uint64_t seed);
   RegLosses apply(ConstDenseView y, DenseView dy);
+  // The neighbourhood sampler, its only state (saved and restored by --resume).
+  std::mt19937_64& rng() { return rng_; }
+  const std::mt19937_64& rng() const { return rng_; }
 
 private:
   Backend* b_;

@@ -17,6 +17,7 @@
 #include "engine/safetensors.h"
 #include "engine/schedule.h"
 #include "kernels/error.h"
+#include "models/train_state.h"
 
 namespace neuroai {
 namespace {
@@ -148,6 +149,45 @@ double sd_of(const std::vector<double>& v) {
   double s = 0;
   for (double x : v) s += (x - m) * (x - m);
   return std::sqrt(s / double(v.size() - 1));
+}
+
+// The options a resumed run must share with the run that saved the state.
+nlohmann::json train_config_json(const GnnTrainConfig& c, const Graph& g) {
+  return {{"graph", g.source},
+          {"nodes", g.n},
+          {"edges", g.num_edges()},
+          {"task", c.task == GnnTask::Nodes ? "nodes" : "links"},
+          {"train_fraction", c.train_fraction},
+          {"test_edge_fraction", c.test_edge_fraction},
+          {"epochs", c.epochs},
+          {"seed", c.seed},
+          {"optim", optim_json(c.optim, LrConfig{LrSchedule::Constant})},
+          {"edge_lr", c.edge_lr},
+          {"prune", edge_prune_name(c.prune)},
+          {"edge_sparsity", c.edge_sparsity},
+          {"schedule", c.schedule == EdgeSchedule::Cubic ? "cubic" : "fraction"},
+          {"prune_start", c.prune_start},
+          {"prune_end", c.prune_end},
+          {"prune_every", c.prune_every},
+          {"prune_rate", c.prune_rate},
+          {"degree_guard", c.degree_guard},
+          {"eval_every", c.eval_every},
+          {"null_replicates", c.null_replicates}};
+}
+
+constexpr const char* kGnnState = "neuroai-gnn-state";
+
+// Every optimized parameter of the model with its checkpoint name (GnnModel::save).
+std::vector<std::pair<std::string, Param*>> gnn_params(GnnModel& m) {
+  std::vector<std::pair<std::string, Param*>> ps;
+  for (int l = 0; l < m.config().layers; ++l) {
+    ps.emplace_back(fmt::format("gnn.layer{}.weight", l), &m.layer_weight(l));
+    ps.emplace_back(fmt::format("gnn.layer{}.bias", l), &m.layer_bias(l));
+  }
+  ps.emplace_back("gnn.edge.w", &m.edge_w());
+  ps.emplace_back("gnn.edge.alpha", &m.edge_alpha());
+  ps.emplace_back("gnn.rule", &m.rule());
+  return ps;
 }
 
 }  // namespace
@@ -355,9 +395,40 @@ GnnTrainResult train_gnn(Backend& b, const Graph& g, GnnConfig mc, const GnnTrai
   const std::vector<float> xt = transpose_host(g.features, n, g.n_features);
   const Tensor x(b, g.n_features, n, xt);  // (F, N)
 
-  // ---- metrics ----
+  // ---- resume: everything in the state is checked before any file of the run folder changes ----
   std::filesystem::create_directories(cfg.out_dir);
-  JsonlWriter log(cfg.out_dir + "/metrics.jsonl");
+  const std::string state_path = cfg.out_dir + "/state.safetensors", metrics_path = cfg.out_dir + "/metrics.jsonl";
+  const std::vector<std::pair<std::string, std::string>> state_cfg = {
+      {"config", mc.to_json().dump()}, {"train_config", train_config_json(cfg, g).dump()}};
+  int start_epoch = 0;
+  nlohmann::json last;
+  if (cfg.resume && std::filesystem::exists(state_path)) {
+    const TrainState st(state_path, cfg.label, kGnnState, state_cfg);
+    start_epoch = st.epoch(cfg.epochs);
+    GnnModel loaded = GnnModel::load(b, st.file());
+    NEUROAI_CHECK(loaded.nodes() == n, "{}: the saved graph has {} nodes, this run's {}", state_path, loaded.nodes(),
+                  n);
+    for (auto& [name, p] : gnn_params(loaded)) load_moments(st.file(), name, *p);
+    set_rng_state(rng, st.meta("rng"), "rng");
+    last = st.meta_json("last");
+    model = std::move(loaded);
+    model.forward(x.view(), false);  // the edge weights of the last forward (kept_edges.txt), as evaluated
+    truncate_jsonl(metrics_path, [&](const nlohmann::json& j) {
+      return j.value("epoch", 0) <= start_epoch && !j.value("final", false);
+    });
+  }
+  auto save_state = [&](int epoch) {
+    SafetensorsFile f;
+    model.save(f);
+    for (auto& [name, p] : gnn_params(model)) save_moments(f, name, *p);
+    set_state_header(f, kGnnState, epoch, epoch, state_cfg);
+    f.metadata["rng"] = rng_state(rng);
+    f.metadata["last"] = last.dump();
+    write_state_file(state_path, std::move(f));
+  };
+
+  // ---- metrics ----
+  JsonlWriter log(metrics_path, start_epoch > 0);
   auto eval = [&](int epoch, double loss) {
     nlohmann::json j = {{"epoch", epoch}, {"loss", loss}, {"edges_kept", model.pairs()}, {"edges_total", p0},
                         {"edge_density", p0 ? double(model.pairs()) / double(p0) : 1.0}};
@@ -392,12 +463,12 @@ GnnTrainResult train_gnn(Backend& b, const Graph& g, GnnConfig mc, const GnnTrai
   const int64_t fraction_start = std::llround(cfg.prune_start * cfg.epochs);
   const int64_t target_removed = std::llround(cfg.edge_sparsity * double(p0));
   Progress progress(cfg.epochs, cfg.label, cfg.quiet);
+  if (start_epoch > 0) progress.message(fmt::format("resuming after epoch {} from {}", start_epoch, state_path));
   LrConfig lrc;
   lrc.kind = LrSchedule::Constant;
-  nlohmann::json last;
   double loss = 0;
   const auto t_start = std::chrono::steady_clock::now();
-  for (int epoch = 0; epoch < cfg.epochs; ++epoch) {
+  for (int epoch = start_epoch; epoch < cfg.epochs; ++epoch) {
     model.zero_grad();
     const Tensor& out = model.forward(x.view(), true);
     Tensor dout(b, out.rows(), n);
@@ -470,6 +541,7 @@ GnnTrainResult train_gnn(Backend& b, const Graph& g, GnnConfig mc, const GnnTrai
     if (step % cfg.eval_every == 0 || step == cfg.epochs) {
       last = eval(int(step), loss);
       log.write(last);
+      save_state(int(step));
     }
   }
   progress.finish();

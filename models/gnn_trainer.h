@@ -59,6 +59,12 @@ struct GnnTrainConfig {
   int null_replicates = 20;  // random prunings of the same graph for the null range of the final metrics
   bool quiet = false;
   std::string label = "train gnn";
+  // Continue from out_dir/state.safetensors when it exists; metrics.jsonl is cut back to its epoch. The
+  // state is written with every metrics line (every eval_every epochs: an epoch is one full-graph step):
+  // layer and edge parameters with their optimizer moments, the Hebbian rule, edge traces (Hb, score),
+  // node trace, the kept pairs, the sampler of the link task's negatives and the epoch. Error, with
+  // nothing in out_dir changed, when it is corrupt or was saved under another configuration.
+  bool resume = false;
 
   GnnTrainConfig();
   void validate() const;
@@ -69,7 +75,8 @@ struct GnnTrainResult {
   std::string checkpoint;
 };
 
-// Trains a fresh model (GnnConfig's widths are set from the graph and task) and writes RUN_DIR.
+// Trains a fresh model (GnnConfig's widths are set from the graph and task), or with cfg.resume continues
+// the saved one, and writes RUN_DIR.
 GnnTrainResult train_gnn(Backend& b, const Graph& g, GnnConfig model_cfg, const GnnTrainConfig& cfg);
 
 // Scores for one prune event, on the host, one per current pair: Hebbian = the model's score;

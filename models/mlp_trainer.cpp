@@ -46,8 +46,6 @@ void TrainConfig::validate() const {
                 merge_cfg.threshold);
   NEUROAI_CHECK(eval_batch >= 1, "evaluation batch must be >= 1, got {}", eval_batch);
   NEUROAI_CHECK(!out_dir.empty(), "--out must name a directory");
-  NEUROAI_CHECK(!resume || (prune.method != PruneMethod::Iterative && !spatial.on()),
-                "--resume does not support --prune iterative or --spatial-loss yet (their state is not checkpointed)");
 }
 
 std::vector<LayerInfo> layer_infos(const Mlp& model) {
@@ -278,7 +276,7 @@ public:
     const int start_epoch = cfg_.resume && fs::exists(state_path_) ? load_state() : 0;
     if (start_epoch > 0) {
       truncate_jsonl(metrics_path, [&](const nlohmann::json& j) { return j.value("epoch", 0) <= start_epoch; });
-      truncate_jsonl(steps_path, [&](const nlohmann::json& j) { return j.value("step", int64_t(0)) <= step_; });
+      truncate_jsonl(steps_path, [&](const nlohmann::json& j) { return j.value("epoch", 0) <= start_epoch; });
     } else {
       nlohmann::json run_cfg = {{"model", model_.config().to_json()}, {"train", train_config_json(cfg_)},
                                 {"backend", b_.description()}};
@@ -294,17 +292,17 @@ public:
       // The initial weights are the first "last good checkpoint".
       save_checkpoint(0, 0, nullptr);
       pruner_->on_step(0, layers_);
-      log_structure("start");
+      log_structure("start", 0);
     }
     TrainResult res;
     const auto t_start = Clock::now();
     int epoch = 0;
     for (int phase = 0; phase < phases_; ++phase) {
-      if (phase > 0) {
+      if (phase > 0 && phase * cfg_.epochs >= start_epoch) {  // a round of a resumed run is in its state
         // Lottery tickets: prune a round, rewind the survivors to theta_k and the LR schedule to step k.
         pruner_->prune_round(layers_);
         pruner_->rewind(layers_);
-        after_structure_change();
+        after_structure_change(epoch + 1);
         progress.message(fmt::format("round {}: pruned to sparsity {:.3f}, rewound to step {}", phase,
                                      Pruner::sparsity_of(layers_), cfg_.prune.rewind_step));
       }
@@ -318,7 +316,7 @@ public:
         run_epoch(epoch, phase, lr_step, progress);
         lr_step += steps_per_epoch_;
         MergeStats ms;
-        if (cfg_.merge) ms = merge_cycle(progress);
+        if (cfg_.merge) ms = merge_cycle(epoch, progress);
         const EvalResult ev = evaluate(model_, data_.test, cfg_.eval_batch, cfg_.metric_samples);
         NEUROAI_CHECK(std::isfinite(ev.loss), "training stopped after epoch {} (step {}): the test loss is {}; {}", epoch,
                       step_, ev.loss, kept_message());
@@ -336,11 +334,11 @@ public:
             {"step_time_ms", epoch_step_ms_},
             {"lr", last_lr_},
             {"sparsity", Pruner::sparsity_of(layers_)},
+            {"activation_sparsity", ev.activation_sparsity},
+            {"participation_ratio", ev.participation_ratio},
             {"n90", ev.n90},
             {"effective_rank", ev.effective_rank},
             {"twonn_id", ev.twonn_id},
-            {"activation_sparsity", ev.activation_sparsity},
-            {"participation_ratio", ev.participation_ratio},
             {"neighbour_corr", ev.neighbour_corr},
             {"spatial_corr", ev.spatial_corr},
             {"spatial_corr_global", ev.spatial_corr_global},
@@ -411,7 +409,7 @@ private:
       (any_csr ? csr_ms_ : dense_ms_) += ms;
       ++(any_csr ? csr_steps_ : dense_steps_);
       // Pruning keys on the step within the phase, so every IMP round sees the same schedule.
-      if (pruner_->on_step(phase == 0 ? lr_step + 1 : 0, layers_)) after_structure_change();
+      if (pruner_->on_step(phase == 0 ? lr_step + 1 : 0, layers_)) after_structure_change(epoch);
       loss_sum += double(loss) * n;
       reg_sum += reg.total() * n;
       seen += n;
@@ -426,8 +424,8 @@ private:
     epoch_samples_per_s_ = step_ms > 0 ? double(seen) / (step_ms / 1e3) : 0.0;
   }
 
-  // After masks changed: the manual hand-off rule, and hand-off bookkeeping.
-  void after_structure_change() {
+  // After masks changed (in `epoch`): the manual hand-off rule, and hand-off bookkeeping.
+  void after_structure_change(int epoch) {
     for (int i = 0; i < model_.num_layers(); ++i) {
       auto& l = model_.layer(i);
       if (cfg_.sparse_format == SparseFormat::Auto && cfg_.switch_density > 0.0 && l.format() == WeightFormat::Dense &&
@@ -441,26 +439,34 @@ private:
       csr_ms_ = 0.0;
       csr_steps_ = 0;
     }
-    log_structure("prune");
+    log_structure("prune", epoch);
   }
 
-  // steps.jsonl: each layer's density and format after a structure change (for `neuroai report`).
-  void log_structure(const char* event) {
+  // steps.jsonl: each layer's density and format after a structure change (for `neuroai report`), with
+  // the epoch it belongs to (a round's pruning: the epoch it starts), by which a resume cuts the log back.
+  void log_structure(const char* event, int epoch) {
     if (steps_log_)
-      steps_log_->write({{"step", step_}, {"event", event}, {"sparsity", Pruner::sparsity_of(layers_)},
+      steps_log_->write({{"step", step_},
+                         {"epoch", epoch},
+                         {"event", event},
+                         {"sparsity", Pruner::sparsity_of(layers_)},
                          {"layers", layers_json(layer_infos(model_))}});
   }
 
-  // state.safetensors: every layer in its current form with optimizer moments, and the trainer's
-  // counters; the configuration it belongs to, to refuse resuming under another one.
+  // state.safetensors: every layer in its current form with optimizer moments, the pruner's rounds and
+  // rewind snapshot, the spatial loss samplers and the trainer's counters; the configuration it belongs
+  // to, to refuse resuming under another one.
+  std::vector<std::pair<std::string, std::string>> state_config() const {
+    return {{"config", model_.config().to_json().dump()}, {"train_config", train_config_json(cfg_).dump()}};
+  }
+
   void save_state(int epoch) {
     SafetensorsFile f;
     for (int i = 0; i < model_.num_layers(); ++i) save_layer_state(f, fmt::format("layers.{}.", i), model_.layer(i));
-    f.metadata["format"] = "neuroai-mlp-state";
-    f.metadata["config"] = model_.config().to_json().dump();
-    f.metadata["train_config"] = train_config_json(cfg_).dump();
-    f.metadata["epoch"] = std::to_string(epoch);
-    f.metadata["step"] = std::to_string(step_);
+    pruner_->save_state(f, "pruner.");
+    for (size_t l = 0; l < spatial_.size(); ++l)
+      f.metadata[fmt::format("spatial.{}.rng", l)] = rng_state(spatial_[l].rng());
+    set_state_header(f, "neuroai-mlp-state", epoch, step_, state_config());
     f.metadata["handoff"] = nlohmann::json(handoff_).dump();
     f.metadata["timing"] = nlohmann::json({dense_ms_, csr_ms_, double(dense_steps_), double(csr_steps_)}).dump();
     write_state_file(state_path_, std::move(f));
@@ -469,19 +475,8 @@ private:
   // Restores save_state()'s file; returns its epoch. Error (nothing changed) when it is corrupt or
   // belongs to another configuration.
   int load_state() {
-    const SafetensorsFile f = read_state_file(state_path_);
-    auto meta = [&](const char* k) -> const std::string& {
-      auto it = f.metadata.find(k);
-      NEUROAI_CHECK(it != f.metadata.end(), "{} is not a training state of neuroai train mlp (no '{}')", state_path_, k);
-      return it->second;
-    };
-    NEUROAI_CHECK(meta("format") == "neuroai-mlp-state", "{} is not a training state of neuroai train mlp",
-                  state_path_);
-    NEUROAI_CHECK(meta("config") == model_.config().to_json().dump() &&
-                      meta("train_config") == train_config_json(cfg_).dump(),
-                  "{} was saved under another configuration (model or training options differ from this run's "
-                  "config.toml); resume with the run's own configuration",
-                  state_path_);
+    const TrainState st(state_path_, "train mlp", "neuroai-mlp-state", state_config());
+    const SafetensorsFile& f = st.file();
     std::vector<SparseLinear> layers;
     for (int i = 0; i < model_.num_layers(); ++i) {
       layers.push_back(load_layer_state(b_, f, fmt::format("layers.{}.", i), model_.layer(i).name()));
@@ -489,18 +484,23 @@ private:
                     "{}: layer {} is {}x{}, the model's {}x{}", state_path_, i, layers.back().out(),
                     layers.back().in(), model_.layer(i).out(), model_.layer(i).in());
     }
-    const auto handoff = nlohmann::json::parse(meta("handoff"), nullptr, false);
-    const auto timing = nlohmann::json::parse(meta("timing"), nullptr, false);
+    const auto handoff = st.meta_json("handoff");
+    const auto timing = st.meta_json("timing");
     NEUROAI_CHECK(handoff.is_array() && handoff.size() == handoff_.size() && timing.is_array() && timing.size() == 4,
                   "{}: metadata 'handoff' / 'timing' are malformed", state_path_);
-    const int epoch = std::stoi(meta("epoch"));
-    NEUROAI_CHECK(epoch >= 1 && epoch <= cfg_.epochs * phases_, "{}: epoch {} is outside this run's 1..{}", state_path_,
-                  epoch, cfg_.epochs * phases_);
+    const int epoch = st.epoch(cfg_.epochs * phases_);
+    std::vector<std::mt19937_64> rngs(spatial_.size());
+    for (size_t l = 0; l < spatial_.size(); ++l) {
+      const std::string k = fmt::format("spatial.{}.rng", l);
+      set_rng_state(rngs[l], st.meta(k), k);
+    }
     for (int i = 0; i < model_.num_layers(); ++i) {
       model_.layer(i) = std::move(layers[size_t(i)]);
       model_.layer(i).set_auto_csr(cfg_.sparse_format == SparseFormat::Auto && cfg_.switch_density <= 0.0);
     }
-    step_ = std::stoll(meta("step"));
+    pruner_->load_state(f, "pruner.", layers_);  // layers_ point at the model's (now restored) layers
+    for (size_t l = 0; l < spatial_.size(); ++l) spatial_[l].rng() = rngs[l];
+    step_ = st.meta_int("step");
     handoff_ = handoff.get<std::vector<int64_t>>();
     dense_ms_ = timing[0];
     csr_ms_ = timing[1];
@@ -512,7 +512,7 @@ private:
 
   // SPEC §2.7 on every hidden sheet, layer by layer (activations recomputed after each), on the first
   // `probe` training samples.
-  MergeStats merge_cycle(Progress& progress) {
+  MergeStats merge_cycle(int epoch, Progress& progress) {
     const auto& tr = data_.train;
     const int64_t p = std::min(cfg_.merge_cfg.probe, tr.n);
     MergeStats total;
@@ -533,7 +533,7 @@ private:
       total.merged += ms.merged;
       total.dead += ms.dead;
     }
-    after_structure_change();
+    after_structure_change(epoch);
     merge_dloss_ = probe_loss(p) - before;
     progress.message(fmt::format("merge: {} units merged, {} dead removed; probe loss change {:+.5f}", total.merged,
                                  total.dead, merge_dloss_));

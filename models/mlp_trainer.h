@@ -39,8 +39,8 @@ struct TrainConfig {
   bool quiet = false;
   std::string label = "train mlp";
   // Continue from out_dir/state.safetensors (written after every epoch) when it exists; the metrics
-  // logs are cut back to its epoch. Not with --prune iterative or --spatial-loss (their state is not
-  // saved yet).
+  // logs are cut back to its epoch. The state holds the layers (current form, masks, moments), the
+  // pruner's rounds and rewind snapshot, the spatial loss samplers and the step.
   bool resume = false;
 
   // Error with one clear message for an impossible option (sparsity outside [0, 1), ...).

@@ -250,6 +250,14 @@ void RnnModel::update_relevance(float beta) {
   b_->sq_trace_update(previous_states(), beta, rel_hh_.data());
 }
 
+void RnnModel::set_relevance_host(const std::vector<float>& ih, const std::vector<float>& hh) {
+  NEUROAI_CHECK(int64_t(ih.size()) == rel_ih_.size() && int64_t(hh.size()) == rel_hh_.size(),
+                "rnn relevance: {} / {} values for {} inputs / {} hidden units", ih.size(), hh.size(), rel_ih_.size(),
+                rel_hh_.size());
+  rel_ih_.upload(ih);
+  rel_hh_.upload(hh);
+}
+
 // ---- checkpoints ------------------------------------------------------------------------------
 
 namespace {

@@ -89,6 +89,8 @@ public:
   void update_relevance(float beta);
   std::vector<float> relevance_ih_host() const { return rel_ih_.to_host(); }  // (inputs)
   std::vector<float> relevance_hh_host() const { return rel_hh_.to_host(); }  // (H)
+  // Restores both traces (--resume); Error when a size does not fit.
+  void set_relevance_host(const std::vector<float>& ih, const std::vector<float>& hh);
   // SPEC §6.3 hidden-state trace e_t = lambda e_{t-1} + (1 - lambda) mean_b h_t over the last forward
   // (trace_update op; reset to 0 at each forward), lambda = 0.9.
   std::vector<float> activity_trace_host() const { return trace_.to_host(); }

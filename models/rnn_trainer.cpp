@@ -13,6 +13,7 @@
 #include "engine/run_log.h"
 #include "engine/schedule.h"
 #include "kernels/error.h"
+#include "models/train_state.h"
 
 namespace neuroai {
 
@@ -236,6 +237,69 @@ void prune_layer(Backend& be, SparseLinear& l, const std::vector<float>* rel, do
   be.synchronize();
 }
 
+// The options a resumed run must share with the run that saved the state.
+nlohmann::json train_config_json(const RnnTrainConfig& c, const SeqTask& task) {
+  return {{"epochs", c.epochs},
+          {"batch", c.batch},
+          {"seed", c.seed},
+          {"optim", optim_json(c.optim, c.lr)},
+          {"clip", c.clip},
+          {"sparsity", c.sparsity},
+          {"score", prune_score_name(c.score)},
+          {"prune_start", c.prune_start},
+          {"prune_end", c.prune_end},
+          {"prune_every", c.prune_every},
+          {"per_gate_block", c.per_gate_block},
+          {"relevance_beta", c.relevance_beta},
+          {"switch_density", c.switch_density},
+          {"never_csr", c.never_csr},
+          {"idr", {c.idr.l1, c.idr.entropy, c.idr.pr}},
+          {"merge", {c.merge, c.merge_threshold, c.merge_max_fraction, c.merge_probe}},
+          {"eval_batch", c.eval_batch},
+          {"metric_sequences", c.metric_sequences},
+          {"extra_metadata", c.extra_metadata},
+          {"task", task.describe()}};
+}
+
+constexpr const char* kRnnState = "neuroai-rnn-state";
+
+// state.safetensors: the three layers with their moments and masks, the relevance traces, the step.
+void save_rnn_state(const std::string& path, const RnnModel& m, int epoch, int64_t step,
+                    const std::vector<std::pair<std::string, std::string>>& config) {
+  SafetensorsFile f;
+  save_layer_state(f, "ih.", m.ih());
+  save_layer_state(f, "hh.", m.hh());
+  save_layer_state(f, "head.", m.head());
+  f.tensors["relevance.ih"] = st_from_f32(m.relevance_ih_host(), {m.config().inputs});
+  f.tensors["relevance.hh"] = st_from_f32(m.relevance_hh_host(), {m.hidden()});
+  set_state_header(f, kRnnState, epoch, step, config);
+  write_state_file(path, std::move(f));
+}
+
+// Restores save_rnn_state()'s file into m (everything is read and checked before m changes); returns
+// the epoch and sets *step.
+int load_rnn_state(const std::string& path, const std::string& command, RnnModel& m, int epochs, int64_t* step,
+                   const std::vector<std::pair<std::string, std::string>>& config) {
+  const TrainState st(path, command, kRnnState, config);
+  const SafetensorsFile& f = st.file();
+  const int epoch = st.epoch(epochs);
+  std::vector<SparseLinear> layers;
+  for (auto [prefix, l] : {std::pair{"ih.", &m.ih()}, std::pair{"hh.", &m.hh()}, std::pair{"head.", &m.head()}}) {
+    layers.push_back(load_layer_state(m.backend(), f, prefix, l->name()));
+    NEUROAI_CHECK(layers.back().out() == l->out() && layers.back().in() == l->in(),
+                  "{}: layer '{}' is {}x{}, the model's {}x{}", path, l->name(), layers.back().out(),
+                  layers.back().in(), l->out(), l->in());
+  }
+  const auto r_ih = state_f32(f, "relevance.ih", m.config().inputs), r_hh = state_f32(f, "relevance.hh", m.hidden());
+  *step = st.meta_int("step");
+  m.ih() = std::move(layers[0]);
+  m.hh() = std::move(layers[1]);
+  m.head() = std::move(layers[2]);
+  for (SparseLinear* l : {&m.ih(), &m.hh(), &m.head()}) l->set_auto_csr(false);
+  m.set_relevance_host(r_ih, r_hh);
+  return epoch;
+}
+
 }  // namespace
 
 void prune_rnn(RnnModel& model, double sparsity, PruneScore score, bool per_gate_block) {
@@ -379,6 +443,7 @@ RnnTrainResult train_rnn(Backend& be, const RnnConfig& model_cfg, const RnnTrain
   NEUROAI_CHECK(task.train.n >= 1 && task.test.n >= 1, "train rnn: the task has no training or no test sequences");
   std::filesystem::create_directories(cfg.out_dir);
   const std::string ckpt = cfg.out_dir + "/model.safetensors";
+  const std::string state_path = cfg.out_dir + "/state.safetensors", metrics_path = cfg.out_dir + "/metrics.jsonl";
 
   RnnModel model(be, model_cfg);
   model.ih().set_auto_csr(false);
@@ -390,7 +455,16 @@ RnnTrainResult train_rnn(Backend& be, const RnnConfig& model_cfg, const RnnTrain
       GmpSchedule::from_fractions(0.0, cfg.sparsity, total, cfg.prune_start, cfg.prune_end, cfg.prune_every);
   const bool pruning = cfg.sparsity > 0.0;
 
-  JsonlWriter log(cfg.out_dir + "/metrics.jsonl");
+  // Everything in the state is checked before any file of the run folder changes.
+  const std::vector<std::pair<std::string, std::string>> state_cfg = {
+      {"config", model_cfg.to_json().dump()}, {"train_config", train_config_json(cfg, task).dump()}};
+  int64_t step = 0;
+  const int start_epoch = cfg.resume && std::filesystem::exists(state_path)
+                              ? load_rnn_state(state_path, cfg.label, model, cfg.epochs, &step, state_cfg)
+                              : 0;
+  if (start_epoch > 0)
+    truncate_jsonl(metrics_path, [&](const nlohmann::json& j) { return j.value("epoch", 0) <= start_epoch; });
+  JsonlWriter log(metrics_path, start_epoch > 0);
   std::unique_ptr<IdrRegularizer> idr;
   if (cfg.idr.any()) idr = std::make_unique<IdrRegularizer>(be, cfg.idr, T * B, model.hidden());
   Batch bt(be, task, B);
@@ -408,10 +482,11 @@ RnnTrainResult train_rnn(Backend& be, const RnnConfig& model_cfg, const RnnTrain
   };
 
   Progress prog(total, cfg.label, cfg.quiet);
+  if (start_epoch > 0)
+    prog.message(fmt::format("resuming after epoch {} (step {}) from {}", start_epoch, step, state_path));
   RnnTrainResult res;
-  int64_t step = 0;
   const auto t_start = std::chrono::steady_clock::now();
-  for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
+  for (int epoch = start_epoch + 1; epoch <= cfg.epochs; ++epoch) {
     const auto order = shuffled_indices(task.train.n, cfg.seed, epoch);
     double loss_sum = 0;
     const auto t_epoch = std::chrono::steady_clock::now();
@@ -471,6 +546,7 @@ RnnTrainResult train_rnn(Backend& be, const RnnConfig& model_cfg, const RnnTrain
     j["layers"] = {layer_json(model.ih()), layer_json(model.hh()), layer_json(model.head())};
     log.write(j);
     model.save(ckpt, extra);
+    save_rnn_state(state_path, model, epoch, step, state_cfg);
     prog.message(fmt::format("epoch {}: train loss {:.4f}, test {} {:.4f}, W_hh density {:.3f} ({}), PR {:.1f}",
                              epoch, loss_sum / double(per_epoch), ev.acc >= 0 ? "acc" : "mse",
                              ev.acc >= 0 ? ev.acc : ev.mse, model.hh().density(), format_name(model.hh().format()),
@@ -479,6 +555,10 @@ RnnTrainResult train_rnn(Backend& be, const RnnConfig& model_cfg, const RnnTrain
     res.epochs_done = epoch;
   }
   prog.finish();
+  if (start_epoch == cfg.epochs) {  // resumed after the last epoch: the same (deterministic) evaluation
+    res.final_eval = evaluate_rnn(model, task, task.test, cfg.eval_batch, cfg.metric_sequences);
+    res.epochs_done = cfg.epochs;
+  }
   res.steps = step;
   res.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   res.checkpoint = ckpt;

@@ -66,6 +66,11 @@ struct RnnTrainConfig {
   bool quiet = false;
   std::string label = "train rnn";
   std::map<std::string, std::string> extra_metadata;  // stored in the checkpoint
+  // Continue from out_dir/state.safetensors (written after every epoch: the three layers in their current
+  // form with masks and moments, the relevance traces, the step) when it exists; metrics.jsonl is cut
+  // back to its epoch. Error, with nothing in out_dir changed, when the state is corrupt or was saved
+  // under another configuration.
+  bool resume = false;
 
   void validate() const;
 };
@@ -113,8 +118,9 @@ std::vector<uint8_t> rnn_alive_units(const RnnModel& model);
 RnnMergeStats merge_rnn_units(RnnModel& model, const std::vector<float>& acts, int64_t n, float tau,
                               float max_fraction);
 
-// Trains a freshly initialized model on the task and writes RUN_DIR. A non-finite loss or gradient
-// stops training with an Error naming the epoch and step; what was written before stays.
+// Trains a freshly initialized model on the task (or, with cfg.resume, continues from the saved state)
+// and writes RUN_DIR. A non-finite loss or gradient stops training with an Error naming the epoch and
+// step; what was written before stays.
 RnnTrainResult train_rnn(Backend& b, const RnnConfig& model_cfg, const RnnTrainConfig& cfg, const SeqTask& task);
 
 }  // namespace neuroai

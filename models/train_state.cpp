@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <zlib.h>
@@ -17,23 +18,6 @@ std::vector<float> download_f32(const Param& p, const float* ptr) {
   std::vector<float> h(static_cast<size_t>(p.size()));
   if (!h.empty()) p.backend().download(h.data(), ptr, h.size() * sizeof(float));
   return h;
-}
-
-void save_moments(SafetensorsFile& f, const std::string& name, const Param& p) {
-  if (p.m()) f.tensors[name + ".moment_m"] = st_from_f32(download_f32(p, p.m()), {p.size()});
-  if (p.v()) f.tensors[name + ".moment_v"] = st_from_f32(download_f32(p, p.v()), {p.size()});
-}
-
-void load_moments(const SafetensorsFile& f, const std::string& name, Param& p) {
-  auto m = f.tensors.find(name + ".moment_m"), v = f.tensors.find(name + ".moment_v");
-  p.alloc_moments(m != f.tensors.end(), v != f.tensors.end());
-  for (auto [it, ptr, what] : {std::tuple{m, p.m(), ".moment_m"}, std::tuple{v, p.v(), ".moment_v"}}) {
-    if (it == f.tensors.end()) continue;
-    const auto h = st_to_f32(it->second, name + what);
-    NEUROAI_CHECK(int64_t(h.size()) == p.size(), "state: '{}{}' has {} values, the parameter {}", name, what, h.size(),
-                  p.size());
-    if (!h.empty()) p.backend().upload(ptr, h.data(), h.size() * sizeof(float));
-  }
 }
 
 uint32_t checksum(const SafetensorsFile& f) {
@@ -55,6 +39,43 @@ uint32_t checksum(const SafetensorsFile& f) {
 }
 
 }  // namespace
+
+void save_moments(SafetensorsFile& f, const std::string& name, const Param& p) {
+  if (p.m()) f.tensors[name + ".moment_m"] = st_from_f32(download_f32(p, p.m()), {p.size()});
+  if (p.v()) f.tensors[name + ".moment_v"] = st_from_f32(download_f32(p, p.v()), {p.size()});
+}
+
+void load_moments(const SafetensorsFile& f, const std::string& name, Param& p) {
+  auto m = f.tensors.find(name + ".moment_m"), v = f.tensors.find(name + ".moment_v");
+  p.alloc_moments(m != f.tensors.end(), v != f.tensors.end());
+  for (auto [it, ptr, what] : {std::tuple{m, p.m(), ".moment_m"}, std::tuple{v, p.v(), ".moment_v"}}) {
+    if (it == f.tensors.end()) continue;
+    const auto h = state_f32(f, name + what, p.size());
+    if (!h.empty()) p.backend().upload(ptr, h.data(), h.size() * sizeof(float));
+  }
+}
+
+std::vector<float> state_f32(const SafetensorsFile& f, const std::string& name, int64_t n) {
+  auto it = f.tensors.find(name);
+  NEUROAI_CHECK(it != f.tensors.end(), "state: tensor '{}' is missing", name);
+  auto h = st_to_f32(it->second, name);
+  NEUROAI_CHECK(int64_t(h.size()) == n, "state: '{}' has {} values, expected {}", name, h.size(), n);
+  return h;
+}
+
+std::string rng_state(const std::mt19937_64& rng) {
+  std::ostringstream ss;
+  ss << rng;
+  return ss.str();
+}
+
+void set_rng_state(std::mt19937_64& rng, const std::string& text, const std::string& what) {
+  std::istringstream ss(text);
+  std::mt19937_64 r;
+  ss >> r;
+  NEUROAI_CHECK(!ss.fail(), "state: '{}' is not a random generator state", what);
+  rng = r;
+}
 
 void save_layer_state(SafetensorsFile& f, const std::string& prefix, const SparseLinear& l) {
   l.save(f, prefix);
@@ -105,6 +126,73 @@ SafetensorsFile read_state_file(const std::string& path) {
   NEUROAI_CHECK(it->second == want, "{} is corrupt: its contents do not match its checksum ({} stored, {} computed)",
                 path, it->second, want);
   return f;
+}
+
+TrainState::TrainState(std::string path, const std::string& command, const std::string& format,
+                       const std::vector<std::pair<std::string, std::string>>& expected)
+    : path_(std::move(path)), command_(command), f_(read_state_file(path_)) {
+  NEUROAI_CHECK(meta("format") == format, "{} is not a training state of neuroai {} (it is a '{}')", path_, command_,
+                meta("format"));
+  for (const auto& [k, v] : expected)
+    NEUROAI_CHECK(meta(k) == v,
+                  "{} was saved under another configuration ('{}' differs from this run's config.toml); resume with "
+                  "the run's own configuration",
+                  path_, k);
+}
+
+const std::string& TrainState::meta(const std::string& k) const {
+  auto it = f_.metadata.find(k);
+  NEUROAI_CHECK(it != f_.metadata.end(), "{} is not a training state of neuroai {} (no '{}')", path_, command_, k);
+  return it->second;
+}
+
+int64_t TrainState::meta_int(const std::string& k) const {
+  const std::string& s = meta(k);
+  size_t used = 0;
+  int64_t v = 0;
+  try {
+    v = std::stoll(s, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  NEUROAI_CHECK(used > 0 && used == s.size(), "{}: metadata '{}' = '{}' is not an integer", path_, k, s);
+  return v;
+}
+
+nlohmann::json TrainState::meta_json(const std::string& k) const {
+  auto j = nlohmann::json::parse(meta(k), nullptr, false);
+  NEUROAI_CHECK(!j.is_discarded(), "{}: metadata '{}' is not valid JSON", path_, k);
+  return j;
+}
+
+int TrainState::epoch(int max_epoch) const {
+  const int64_t e = meta_int("epoch");
+  NEUROAI_CHECK(e >= 1 && e <= max_epoch, "{}: epoch {} is outside this run's 1..{}", path_, e, max_epoch);
+  return int(e);
+}
+
+nlohmann::json optim_json(const OptimConfig& o, const LrConfig& lr) {
+  return {{"kind", o.kind == OptimKind::Adam ? "adam" : "sgd"},
+          {"lr", o.lr},
+          {"momentum", o.momentum},
+          {"nesterov", o.nesterov},
+          {"beta1", o.beta1},
+          {"beta2", o.beta2},
+          {"eps", o.eps},
+          {"weight_decay", o.weight_decay},
+          {"decoupled_wd", o.decoupled_wd},
+          {"lr_schedule", int(lr.kind)},
+          {"lr_step_every", lr.step_every},
+          {"lr_gamma", lr.step_gamma},
+          {"warmup", lr.warmup_frac}};
+}
+
+void set_state_header(SafetensorsFile& f, const std::string& format, int epoch, int64_t step,
+                      const std::vector<std::pair<std::string, std::string>>& config) {
+  f.metadata["format"] = format;
+  f.metadata["epoch"] = std::to_string(epoch);
+  f.metadata["step"] = std::to_string(step);
+  for (const auto& [k, v] : config) f.metadata[k] = v;
 }
 
 void truncate_jsonl(const std::string& path, const std::function<bool(const nlohmann::json&)>& keep) {

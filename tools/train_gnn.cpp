@@ -41,6 +41,7 @@ struct GnnOptions {
   std::string backend = "auto";
   bool quiet = false;
   bool no_degree_guard = false;
+  std::string resume;  // RUN_DIR; tools/config.cpp reads RUN_DIR/config.toml and sets out = RUN_DIR
 };
 
 int run(const GnnOptions& o) {
@@ -65,6 +66,7 @@ int run(const GnnOptions& o) {
   tc.eval_every = o.eval_every;
   tc.null_replicates = o.null_replicates;
   tc.quiet = o.quiet;
+  tc.resume = !o.resume.empty();
   tc.validate();
   GnnConfig mc;
   mc.hidden = o.hidden;
@@ -101,7 +103,7 @@ int run(const GnnOptions& o) {
                            {"epochs", o.epochs}, {"lr", o.lr}, {"edge_lr", o.edge_lr},
                            {"weight_decay", o.weight_decay}, {"seed", o.seed}, {"backend", backend->name()},
                            {"model", mc.to_json()}};
-  write_file_atomic(tc.out_dir + "/config.json", config.dump(2) + "\n");
+  if (!tc.resume) write_file_atomic(tc.out_dir + "/config.json", config.dump(2) + "\n");
   const GnnTrainResult r = train_gnn(*backend, g, mc, tc);
   const auto& f = r.final;
   auto get = [&](const char* k) { return f.contains(k) && f[k].is_number() ? f[k].get<double>() : NAN; };
@@ -178,6 +180,10 @@ void add_options(CLI::App* cmd, GnnOptions& o) {
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
       ->capture_default_str();
   cmd->add_flag("--quiet", o.quiet, "No progress bar");
+  cmd->add_option("--resume", o.resume,
+                  "Continue the run in RUN_DIR from its last metrics line (its config.toml and state.safetensors; "
+                  "docs/STUDY.md)")
+      ->check(CLI::ExistingDirectory);
 }
 
 }  // namespace

@@ -57,6 +57,7 @@ struct RnnOptions {
   bool merge = false;
   float merge_threshold = 0.95f;
   bool quiet = false;
+  std::string resume;  // RUN_DIR; tools/config.cpp reads RUN_DIR/config.toml and sets out = RUN_DIR
 };
 
 const std::map<std::string, LrSchedule> kSched = {
@@ -122,6 +123,7 @@ int run(CellKind cell, const RnnOptions& o) {
   tc.merge_threshold = o.merge_threshold;
   tc.quiet = o.quiet;
   tc.label = fmt::format("train {}", cell_name(cell));
+  tc.resume = !o.resume.empty();
   tc.extra_metadata["task_config"] = task_json(tcfg).dump();
   tc.validate();
   RnnConfig mc;
@@ -155,7 +157,7 @@ int run(CellKind cell, const RnnOptions& o) {
                            {"lr_schedule", o.lr_schedule}, {"clip", o.clip}, {"seed", o.seed},
                            {"backend", backend->name()}, {"idr_l1", o.idr_l1}, {"idr_pr", o.idr_pr},
                            {"merge", o.merge}, {"merge_threshold", o.merge_threshold}};
-  write_file_atomic(tc.out_dir + "/config.json", config.dump(2) + "\n");
+  if (!tc.resume) write_file_atomic(tc.out_dir + "/config.json", config.dump(2) + "\n");
   const RnnTrainResult r = train_rnn(*backend, mc, tc, task);
   fmt::print("\nresult ({} epochs, {} steps, {:.0f} s):\n", r.epochs_done, r.steps, r.train_seconds);
   print_eval(r.final_eval);
@@ -242,6 +244,10 @@ void add_options(CLI::App* cmd, RnnOptions& o, CellKind cell) {
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   cmd->add_flag("--quiet", o.quiet, "No progress bar");
+  cmd->add_option("--resume", o.resume,
+                  "Continue the run in RUN_DIR from its last epoch (its config.toml and state.safetensors; "
+                  "docs/STUDY.md)")
+      ->check(CLI::ExistingDirectory);
 }
 
 Command add_cell(CLI::App& app, CellKind cell) {

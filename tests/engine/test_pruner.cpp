@@ -274,6 +274,60 @@ TEST_P(PrunerTest, IterativeRoundsWithRewind) {
   }
 }
 
+// --resume: a pruner restored from save_state() onto a copy of the layers continues exactly as the
+// original: its next round (sparsity from the rounds done) and rewind (the snapshot) give the same
+// weights and masks. A state without a snapshot restores none; a wrong-sized snapshot is refused.
+TEST_P(PrunerTest, IterativeStateSavesAndRestores) {
+  auto make_net = [&] {
+    Net n;
+    n.add(be(), 12, 8, random_floats(96, 1), false);
+    n.add(be(), 8, 3, random_floats(24, 2), true);
+    return n;
+  };
+  auto train = [&](Net& n, uint64_t seed) {
+    for (size_t k = 0; k < 2; ++k)
+      n.layers[k].set_weight_values_host(random_floats(size_t(n.layers[k].in() * n.layers[k].out()), seed + k));
+  };
+  PruneConfig cfg;
+  cfg.method = PruneMethod::Iterative;
+  cfg.rewind_step = 0;
+  Net a = make_net();
+  Pruner p(cfg, 100);
+  SafetensorsFile before_snapshot;
+  p.save_state(before_snapshot, "pruner.");
+  p.on_step(0, a.view);
+  train(a, 60);
+  p.prune_round(a.view);
+  p.rewind(a.view);
+  SafetensorsFile f;
+  p.save_state(f, "pruner.");
+  EXPECT_EQ(f.metadata.at("pruner.rounds_done"), "1");
+
+  Net b = make_net();
+  for (size_t k = 0; k < 2; ++k)
+    b.layers[k].set_weight_dense_host(a.layers[k].weight_dense_host(), a.layers[k].mask_dense_host());
+  Pruner q(cfg, 100);
+  q.load_state(f, "pruner.", b.view);
+  EXPECT_EQ(q.rounds_done(), 1);
+  ASSERT_TRUE(q.has_snapshot());
+  for (auto [net, pruner] : {std::pair{&a, &p}, std::pair{&b, &q}}) {
+    train(*net, 70);
+    pruner->prune_round(net->view);
+    pruner->rewind(net->view);
+  }
+  for (size_t k = 0; k < 2; ++k) {
+    EXPECT_EQ(a.layers[k].weight_dense_host(), b.layers[k].weight_dense_host()) << k;
+    EXPECT_EQ(a.layers[k].mask_dense_host(), b.layers[k].mask_dense_host()) << k;
+  }
+
+  Pruner r(cfg, 100);
+  r.load_state(before_snapshot, "pruner.", b.view);
+  EXPECT_FALSE(r.has_snapshot());
+  EXPECT_EQ(r.rounds_done(), 0);
+  f.tensors["pruner.snapshot.0.weight"] = st_from_f32(std::vector<float>(5, 0.0f), {5});
+  testing::expect_error_naming([&] { r.load_state(f, "pruner.", b.view); }, {"snapshot of layer 0"});
+}
+
 // One-shot prunes once, to the final sparsity, at round(start * total_steps).
 TEST_P(PrunerTest, OneShot) {
   Net net;

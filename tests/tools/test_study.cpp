@@ -88,7 +88,7 @@ std::vector<nlohmann::json> metrics(const fs::path& run) {
 
 // Timings differ between any two runs; everything else must match exactly.
 nlohmann::json without_timing(nlohmann::json j) {
-  for (const char* k : {"samples_per_s", "step_time_ms"}) j.erase(k);
+  for (const char* k : {"samples_per_s", "step_time_ms", "epoch_seconds"}) j.erase(k);
   return j;
 }
 
@@ -247,6 +247,140 @@ fs::path write_resume_config(const fs::path& dir) {
   return p;
 }
 
+std::vector<std::string> split_words(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+// Runs `neuroai ARGS` (output discarded) in a child; once wait_for exists, SIGKILLs it after kill_after_s
+// (< 0: lets it finish). Returns the seconds from wait_for's appearance to the child's end, and whether
+// a kill ended it.
+struct ChildEnd {
+  double after_s = 0.0;
+  bool killed = false;
+};
+
+ChildEnd run_child(const std::string& args, const fs::path& wait_for, double kill_after_s) {
+  std::vector<std::string> argv = split_words(args);
+  argv.insert(argv.begin(), kExe);
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  std::fflush(stdout);  // the child must not inherit unwritten output
+  const pid_t pid = fork();
+  if (pid < 0) return {};
+  if (pid == 0) {
+    if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(126);
+    execv(kExe.c_str(), cargv.data());
+    _exit(127);
+  }
+  int ws = 0;
+  bool ended = false;
+  while (!fs::exists(wait_for) && !ended) {
+    ended = waitpid(pid, &ws, WNOHANG) == pid;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  if (!ended && kill_after_s >= 0) {
+    std::this_thread::sleep_for(std::chrono::duration<double>(kill_after_s));
+    kill(pid, SIGKILL);
+  }
+  if (!ended) waitpid(pid, &ws, 0);
+  return {std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), WIFSIGNALED(ws)};
+}
+
+// run_child with a random kill delay of up to max_delay_s after wait_for appears; retried (at most 5
+// times, a third of the delay range each time) until a kill lands before the run completes (no
+// run/done). Returns whether one did.
+bool kill_mid_run(const std::string& args, const fs::path& run, const fs::path& wait_for, double max_delay_s) {
+  static std::mt19937 rng(std::random_device{}());
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    fs::remove_all(run);
+    const double delay = std::uniform_real_distribution<double>(0.0, max_delay_s)(rng);
+    const bool killed = run_child(args, wait_for, delay).killed && !fs::exists(run / "done");
+    std::printf("attempt %d: SIGKILL %.3f s after %s: %s, %zu metrics lines, state %s\n", attempt, delay,
+                wait_for.filename().c_str(), killed ? "killed mid-run" : "it had finished", metrics(run).size(),
+                fs::exists(run / "state.safetensors") ? "saved" : "not yet saved");
+    if (killed) return true;
+    max_delay_s /= 3;
+  }
+  return false;
+}
+
+// The run folder's state refused, and the folder left byte for byte as it was, when the state has a
+// flipped bit, is cut short, or (with --set) the configuration differs; the intact state then resumes
+// and completes. `run` is a complete run; its `done` is removed (as if killed after its last state).
+void expect_bad_state_refused(const std::string& command, const fs::path& run, const std::string& other_setting) {
+  fs::remove(run / "done");
+  const fs::path state = run / "state.safetensors";
+  const std::string good = slurp(state);
+  ASSERT_GT(good.size(), 200u);
+  const std::string resume = kExe + " " + command + " --resume " + run.string();
+
+  std::string flipped = good;
+  flipped[flipped.size() - 100] ^= 0x10;  // one bit in the last tensor's data
+  spit(state, flipped);
+  auto before = snapshot(run);
+  Result r = sh(resume);
+  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_NE(r.out.find(state.string() + " is corrupt"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("checksum"), std::string::npos) << r.out;
+  EXPECT_EQ(snapshot(run), before);
+
+  spit(state, good.substr(0, good.size() / 2));
+  before = snapshot(run);
+  r = sh(resume);
+  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_NE(r.out.find(state.string() + " is corrupt or truncated"), std::string::npos) << r.out;
+  EXPECT_EQ(snapshot(run), before);
+
+  spit(state, good);
+  before = snapshot(run);
+  r = sh(resume + " --set " + other_setting);
+  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_NE(r.out.find("was saved under another configuration"), std::string::npos) << r.out;
+  EXPECT_EQ(snapshot(run), before);
+
+  // The intact state resumes (nothing left to train: the last epoch is re-evaluated) and completes.
+  r = sh(resume);
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_TRUE(fs::exists(run / "done"));
+}
+
+// `neuroai COMMAND OPTIONS` uninterrupted (a) and SIGKILLed after its first state, then resumed (b):
+// the same metrics (all but the timing fields), model.safetensors and `files`, byte for byte. Then the
+// bad-state refusals on b. Returns a's metrics.
+std::vector<std::string> expect_exact_resume(const std::string& name, const std::string& command,
+                                             const std::string& options, const std::vector<std::string>& files,
+                                             const std::string& other_setting) {
+  const fs::path d = scratch(name);
+  // a: uninterrupted, timing the part of the run after its first state.
+  const ChildEnd a =
+      run_child(command + " " + options + " --out " + (d / "a").string(), d / "a" / "state.safetensors", -1);
+  EXPECT_FALSE(a.killed);
+  EXPECT_TRUE(fs::exists(d / "a" / "done"));
+  const bool killed = kill_mid_run(command + " " + options + " --out " + (d / "b").string(), d / "b",
+                                   d / "b" / "state.safetensors", 0.8 * a.after_s);
+  EXPECT_TRUE(killed) << "every run finished before the kill";
+  const Result r = sh(kExe + " " + command + " --resume " + (d / "b").string());
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_TRUE(fs::exists(d / "b" / "done"));
+  const auto la = comparable_lines(d / "a" / "metrics.jsonl");
+  EXPECT_EQ(la, comparable_lines(d / "b" / "metrics.jsonl"));
+  EXPECT_EQ(slurp(d / "a" / "model.safetensors"), slurp(d / "b" / "model.safetensors"));
+  for (const auto& f : files) {
+    const bool jsonl = f.size() > 6 && f.substr(f.size() - 6) == ".jsonl";
+    if (jsonl)
+      EXPECT_EQ(comparable_lines(d / "a" / f), comparable_lines(d / "b" / f)) << f;
+    else
+      EXPECT_EQ(slurp(d / "a" / f), slurp(d / "b" / f)) << f;
+  }
+  expect_bad_state_refused(command, d / "b", other_setting);
+  return la;
+}
+
 TEST(StudyResume, SigkillThenResumeEndsWithTheUninterruptedMetrics) {
   SKIP_WITHOUT_DATA();
   const fs::path d = scratch("resume");
@@ -256,38 +390,13 @@ TEST(StudyResume, SigkillThenResumeEndsWithTheUninterruptedMetrics) {
   ASSERT_EQ(a.rc, 0) << a.out;
   const double run_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  std::random_device rd;
-  std::mt19937 rng(rd());
   // Scenario 0: a random point of the whole run (it may die before the first state: resume restarts).
   // Scenario 1: a random point after the first epoch's state (CSR layers, moments, cut-back logs).
   for (int scenario = 0; scenario < 2; ++scenario) {
-    bool killed_mid_run = false;
-    for (int attempt = 0; attempt < 5 && !killed_mid_run; ++attempt) {
-      fs::remove_all(d / "b");
-      std::fflush(stdout);  // the child must not inherit unwritten output
-      const pid_t pid = fork();
-      ASSERT_GE(pid, 0);
-      if (pid == 0) {
-        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(126);
-        const std::string c = cfg.string(), out = (d / "b").string();
-        execl(kExe.c_str(), kExe.c_str(), "train", "mlp", "--config", c.c_str(), "--out", out.c_str(), nullptr);
-        _exit(127);
-      }
-      const fs::path wait_for = d / "b" / (scenario == 0 ? "config.toml" : "state.safetensors");
-      while (!fs::exists(wait_for) && waitpid(pid, nullptr, WNOHANG) == 0)
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      const double delay = std::uniform_real_distribution<double>(0.0, scenario == 0 ? 0.9 : 0.25)(rng) * run_s;
-      std::this_thread::sleep_for(std::chrono::duration<double>(delay));
-      kill(pid, SIGKILL);
-      int ws = 0;
-      waitpid(pid, &ws, 0);
-      killed_mid_run = WIFSIGNALED(ws) && !fs::exists(d / "b" / "done");
-      std::printf("scenario %d attempt %d: SIGKILL %.3f s after %s (run: %.3f s): %s, %zu metrics lines, state %s\n",
-                  scenario, attempt, delay, wait_for.filename().c_str(), run_s,
-                  killed_mid_run ? "killed mid-run" : "it had finished", metrics(d / "b").size(),
-                  fs::exists(d / "b" / "state.safetensors") ? "saved" : "not yet saved");
-    }
-    ASSERT_TRUE(killed_mid_run) << "every run finished before the kill";
+    const std::string args = "train mlp --config " + cfg.string() + " --out " + (d / "b").string();
+    const fs::path wait_for = d / "b" / (scenario == 0 ? "config.toml" : "state.safetensors");
+    ASSERT_TRUE(kill_mid_run(args, d / "b", wait_for, (scenario == 0 ? 0.9 : 0.25) * run_s))
+        << "every run finished before the kill";
     const Result r = sh(kExe + " train mlp --resume " + (d / "b").string());
     ASSERT_EQ(r.rc, 0) << r.out;
     ASSERT_TRUE(fs::exists(d / "b" / "done"));
@@ -310,33 +419,61 @@ TEST(StudyResume, CorruptOrTruncatedStateIsRefusedAndNothingChanges) {
   const fs::path d = scratch("corrupt");
   const fs::path cfg = write_config(d, 2);
   ASSERT_EQ(sh(kExe + " train mlp --config " + cfg.string() + " --out " + (d / "run").string()).rc, 0);
-  fs::remove(d / "run" / "done");  // as if killed after the last state was saved
-  const fs::path state = d / "run" / "state.safetensors";
-  const std::string good = slurp(state);
-  ASSERT_GT(good.size(), 200u);
+  expect_bad_state_refused("train mlp", d / "run", "lr=0.01");
+}
 
-  std::string flipped = good;
-  flipped[flipped.size() - 100] ^= 0x10;  // one bit in the last tensor's data
-  spit(state, flipped);
-  auto before = snapshot(d / "run");
-  Result r = sh(kExe + " train mlp --resume " + (d / "run").string());
-  EXPECT_EQ(r.rc, 1) << r.out;
-  EXPECT_NE(r.out.find("state.safetensors is corrupt"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("checksum"), std::string::npos) << r.out;
-  EXPECT_EQ(snapshot(d / "run"), before);
+// Small MLP runs (784 -> 16 -> 16 -> 10, 2048 samples): the options whose state goes beyond the layers.
+const std::string kSmallMlp =
+    "--hidden 16,16 --batch 64 --train-limit 2048 --test-limit 128 --switch-density 0.5 --threads 1 --backend cpu "
+    "--quiet";
 
-  spit(state, good.substr(0, good.size() / 2));
-  before = snapshot(d / "run");
-  r = sh(kExe + " train mlp --resume " + (d / "run").string());
-  EXPECT_EQ(r.rc, 1) << r.out;
-  EXPECT_NE(r.out.find("is corrupt or truncated"), std::string::npos) << r.out;
-  EXPECT_EQ(snapshot(d / "run"), before);
+// Lottery tickets: one epoch per round, so every state lies on a round boundary (the resumed run does the
+// next round itself; rounds done and the rewind snapshot come from the state).
+TEST(StudyResume, MlpIterativePruningResumesExactly) {
+  SKIP_WITHOUT_DATA();
+  const auto la = expect_exact_resume("resume_iterative", "train mlp",
+                                      kSmallMlp + " --epochs 1 --prune iterative --rounds 2 --rewind-step 5",
+                                      {"steps.jsonl"}, "rounds=3");
+  ASSERT_EQ(la.size(), 3u);
+  EXPECT_NE(la.back().find("\"round\":2"), std::string::npos) << la.back();
+}
 
-  // The intact state resumes (nothing left to train: the last epoch is re-evaluated) and completes.
-  spit(state, good);
-  r = sh(kExe + " train mlp --resume " + (d / "run").string());
-  EXPECT_EQ(r.rc, 0) << r.out;
-  EXPECT_TRUE(fs::exists(d / "run" / "done"));
+// The spatial loss samples neighbourhoods from a generator per sheet; merging changes masks and biases.
+TEST(StudyResume, MlpSpatialLossAndMergeResumeExactly) {
+  SKIP_WITHOUT_DATA();
+  const auto la = expect_exact_resume("resume_spatial", "train mlp",
+                                      kSmallMlp + " --epochs 3 --spatial-loss 0.25 --merge", {"steps.jsonl"},
+                                      "spatial_loss=0.5");
+  EXPECT_EQ(la.size(), 3u);
+}
+
+// Recurrent models on the synthetic sines task (no data needed): relevance pruning with the CSR hand-off,
+// IDR and merging.
+const std::string kSmallRnn =
+    "--task sines --seq-len 16 --hidden 16 --groups 4 --epochs 4 --batch 32 --train-limit 2048 --test-limit 64 "
+    "--sparsity 0.6 --prune-every 4 --switch-density 0.7 --idr-l1 1e-4 --merge --threads 1 --backend cpu --quiet";
+
+TEST(StudyResume, GruResumesExactly) {
+  const auto la = expect_exact_resume("resume_gru", "train gru", kSmallRnn, {}, "clip=0.5");
+  ASSERT_EQ(la.size(), 4u);
+  EXPECT_NE(la.back().find("\"format\":\"csr\""), std::string::npos) << la.back();
+}
+
+TEST(StudyResume, RnnResumesExactly) {
+  const auto la = expect_exact_resume("resume_rnn", "train rnn", kSmallRnn + " --alpha 0.5", {}, "alpha=0.7");
+  EXPECT_EQ(la.size(), 4u);
+}
+
+// Link prediction (fresh negatives from the run's generator every epoch) with community pruning (Louvain
+// on the current edge weights), state every 5 of 60 full-graph epochs.
+TEST(StudyResume, GnnResumesExactly) {
+  const auto la = expect_exact_resume(
+      "resume_gnn", "train gnn",
+      "--graph sbm:n=600,k=4,deg=10,ratio=0.1 --task links --epochs 60 --eval-every 5 --hidden 16 --prune-every 3 "
+      "--edge-prune community --null-replicates 2 --threads 1 --backend cpu --quiet",
+      {"kept_edges.txt"}, "edge_lr=0.02");
+  ASSERT_EQ(la.size(), 13u);  // 12 evaluations and the final line
+  EXPECT_NE(la.back().find("\"final\":true"), std::string::npos) << la.back();
 }
 
 }  // namespace
