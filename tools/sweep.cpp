@@ -225,15 +225,15 @@ int run(CLI::App& app, const SweepOptions& o) {
     if (axes.back().key == "seed" || axes.back().key == "out")
       throw ConfigError(fmt::format("--grid {}: '{}' is set by the sweep itself (--seeds, --out)", g, axes.back().key));
   }
+  // The first seed: the config's, or --set seed=S.
+  int64_t seed0 = toml::parse_file(o.config)["seed"].value<int64_t>().value_or(0);
   for (const auto& kv : o.set) {
     const auto eq = kv.find('=');
     if (eq == std::string::npos) throw ConfigError(fmt::format("--set {}: expected KEY=VALUE", kv));
-    check_key_value(app, command, kv.substr(0, eq), kv.substr(eq + 1));
-  }
-  int64_t seed0 = 0;
-  {
-    const toml::table cfg = toml::parse_file(o.config);
-    seed0 = cfg["seed"].value<int64_t>().value_or(0);
+    const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
+    check_key_value(app, command, key, value);
+    if (key == "out") throw ConfigError(fmt::format("--set {}: 'out' is set by the sweep itself (--out)", kv));
+    if (key == "seed") seed0 = std::stoll(value);
   }
   const std::string exe = self_exe();
   const std::string config = fs::absolute(o.config).string();
@@ -328,7 +328,7 @@ Command add_sweep(CLI::App& app) {
   cmd->add_option("--grid", o->grid, "KEY=V1,V2,... (repeatable; ';' separates values that contain commas)")
       ->allow_extra_args(false);
   cmd->add_option("--set", o->set, "KEY=VALUE for every run (repeatable)")->allow_extra_args(false);
-  cmd->add_option("--seeds", o->seeds, "Seeds per setting: seed, seed + 1, ... (seed from CONFIG, default 0)")
+  cmd->add_option("--seeds", o->seeds, "Seeds per setting: seed, seed + 1, ... (seed from CONFIG or --set seed=S, default 0)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--jobs", o->jobs, "Runs at a time (each uses the config's --threads)")

@@ -182,6 +182,21 @@ TEST(StudySweep, RunsTheGridOnceAndSummarizes) {
   EXPECT_EQ(fs::last_write_time(d / "sw" / "sparsity-0.5_seed-0" / "metrics.jsonl"), before);
 }
 
+TEST(StudySweep, SetSeedIsTheFirstSeedAndOutIsRefused) {
+  const fs::path d = scratch("sweep-seed");
+  const fs::path cfg = write_config(d);
+  const std::string base = kExe + " sweep " + cfg.string() + " --grid sparsity=0.5 --seeds 2 --dry-run --out " +
+                           (d / "sw").string();
+  const Result r = sh(base + " --set seed=5");
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("sparsity-0.5_seed-5"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("sparsity-0.5_seed-6"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("seed-0"), std::string::npos) << r.out;
+  const Result bad = sh(base + " --set out=elsewhere");
+  EXPECT_EQ(bad.rc, 2) << bad.out;
+  EXPECT_NE(bad.out.find("'out' is set by the sweep itself"), std::string::npos) << bad.out;
+}
+
 TEST(StudyTools, InspectAndExport) {
   SKIP_WITHOUT_DATA();
   const fs::path d = scratch("inspect");
