@@ -26,27 +26,16 @@ void CpuBackend::trace_update_impl(ConstDenseView x, float lambda, float* trace)
   }
 }
 
-// One row of the pattern per iteration; the row's post activity over the batch is gathered once.
+// The batch sums are an SDDMM on the pattern (post^T pre sampled at the stored entries), so the
+// transposed, vectorized SDDMM kernel computes them; the update is then one pass over the entries.
 void CpuBackend::hebbian_csr_update_impl(ConstCsrView pattern, ConstDenseView post, ConstDenseView pre, float eta,
                                          float clip, float* hebb) {
-  const int64_t batch = post.rows;
-  const float inv_b = 1.0f / float(batch);
-#pragma omp parallel
-  {
-    std::vector<float> post_i(batch);  // (B) post[:, i]
-#pragma omp for schedule(dynamic, 64)
-    for (int32_t i = 0; i < pattern.rows; ++i) {
-      const int32_t k0 = pattern.indptr[i], k1 = pattern.indptr[i + 1];
-      if (k0 == k1) continue;
-      for (int64_t b = 0; b < batch; ++b) post_i[b] = post.data[b * pattern.rows + i];
-      for (int32_t k = k0; k < k1; ++k) {
-        const float* pre_j = pre.data + pattern.indices[k];
-        float s = 0.0f;
-        for (int64_t b = 0; b < batch; ++b) s += post_i[b] * pre_j[b * pattern.cols];
-        hebb[k] = hebbian_update(hebb[k], s * inv_b, eta, clip);
-      }
-    }
-  }
+  if (pattern.nnz == 0) return;
+  std::vector<float> sums(static_cast<size_t>(pattern.nnz));  // (nnz) sum_b post[b, i] * pre[b, j]
+  sddmm_csr_impl(pattern, post, pre, sums.data(), false);
+  const float inv_b = 1.0f / float(post.rows);
+#pragma omp parallel for schedule(static)
+  for (int64_t k = 0; k < pattern.nnz; ++k) hebb[k] = hebbian_update(hebb[k], sums[size_t(k)] * inv_b, eta, clip);
 }
 
 }  // namespace neuroai::cpu
