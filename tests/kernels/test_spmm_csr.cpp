@@ -1,5 +1,7 @@
 // spmm_csr against a plain double reference: the forward product Y = X A^T + bias, accumulation,
 // and the input gradient dX = dY W computed as spmm with W's transpose (csr_transpose + gather).
+#include <random>
+
 #include <gtest/gtest.h>
 
 #include "backend_fixture.h"
@@ -25,9 +27,8 @@ std::vector<double> reference_spmm(const HostCsr& a, const std::vector<float>& x
   return y;
 }
 
-void check_case(Backend& be, const CsrCase& c) {
-  SCOPED_TRACE(c.name);
-  HostCsr a = random_csr(c.rows, c.cols, c.density, 11, c.empty_every);
+void check_forward(Backend& be, const HostCsr& a, int64_t batch) {
+  const CsrCase c{"", a.rows, a.cols, batch, 0.0};
   DevCsr da(be, a);
   auto x = random_ints(size_t(c.batch) * c.cols, 12);
   auto bias = random_ints(size_t(c.rows), 13);
@@ -49,10 +50,14 @@ void check_case(Backend& be, const CsrCase& c) {
   EXPECT_TRUE(all_close(dy.host(), ref, 0, 0)) << "accumulate";
 }
 
-// dX (B, cols) = dY (B, rows) * W with W's transpose from csr_transpose + gather.
-void check_transposed(Backend& be, const CsrCase& c) {
+void check_case(Backend& be, const CsrCase& c) {
   SCOPED_TRACE(c.name);
-  HostCsr w = random_csr(c.rows, c.cols, c.density, 21, c.empty_every);
+  check_forward(be, random_csr(c.rows, c.cols, c.density, 11, c.empty_every), c.batch);
+}
+
+// dX (B, cols) = dY (B, rows) * W with W's transpose from csr_transpose + gather.
+void check_transposed(Backend& be, const HostCsr& w, int64_t batch) {
+  const CsrCase c{"", w.rows, w.cols, batch, w.nnz() > 0 ? 1.0 : 0.0};
   DevCsr dw(be, w), dwt(be, w.cols, w.rows, w.nnz());
   Buf<int32_t> perm(be, size_t(w.nnz()));
   CsrView wt = dwt.view();
@@ -74,6 +79,11 @@ void check_transposed(Backend& be, const CsrCase& c) {
   EXPECT_TRUE(all_close(dx.host(), ref, 0, 0)) << "dX = dY W via the transposed pattern";
 }
 
+void check_transposed(Backend& be, const CsrCase& c) {
+  SCOPED_TRACE(c.name);
+  check_transposed(be, random_csr(c.rows, c.cols, c.density, 21, c.empty_every), c.batch);
+}
+
 CsrCase named(const std::string& name) {
   for (const auto& c : csr_cases())
     if (c.name == name) return c;
@@ -88,6 +98,50 @@ TEST_P(SpmmCsr, NotTileMultiple) {
 TEST_P(SpmmCsr, EmptyRows) { check_case(be(), named("empty_rows")); check_transposed(be(), named("empty_rows")); }
 TEST_P(SpmmCsr, DensityOne) { check_case(be(), named("density_one")); check_transposed(be(), named("density_one")); }
 TEST_P(SpmmCsr, WideBatch) { check_case(be(), named("wide_batch")); check_transposed(be(), named("wide_batch")); }
+
+// Wide enough in the batch and in K for the CPU kernel's 2-D tiling (128-wide batch blocks, K blocks
+// of 64 or more columns walked from per-row cursors): the batch (150) and K (300) are not multiples
+// of the blocks, some rows have all their entries in one K block (the first, the last, one entry
+// at each end, a run across a block boundary, a full block), and one row is empty.
+TEST_P(SpmmCsr, KBlocks) {
+  constexpr int32_t kRows = 14, kCols = 300;
+  const std::vector<std::vector<int32_t>> fixed = {
+      {},                                        // empty
+      {0},                                       // one entry, first column
+      {kCols - 1},                               // one entry, last column
+      {60, 61, 62, 63, 64, 65, 66, 67},          // across a 64-column boundary
+      {126, 127, 128, 129},                      // across a 128-column boundary
+      {250, 251, 260, 270, 280, 290, 299},       // only in the last block
+  };
+  HostCsr a;
+  a.rows = kRows;
+  a.cols = kCols;
+  for (const auto& row : fixed) {
+    for (int32_t c : row) a.indices.push_back(c);
+    a.indptr.push_back(int32_t(a.indices.size()));
+  }
+  for (int32_t c = 0; c < 40; ++c) a.indices.push_back(c);  // a long run in the first block
+  a.indptr.push_back(int32_t(a.indices.size()));
+  for (int32_t c = 64; c < 128; ++c) a.indices.push_back(c);  // exactly one full 64-column block
+  a.indptr.push_back(int32_t(a.indices.size()));
+  HostCsr r = random_csr(kRows - int32_t(a.indptr.size()) + 1, kCols, 0.5, 61);
+  for (int32_t i = 0; i < r.rows; ++i) {
+    for (int32_t k = r.indptr[i]; k < r.indptr[i + 1]; ++k) a.indices.push_back(r.indices[k]);
+    a.indptr.push_back(int32_t(a.indices.size()));
+  }
+  std::mt19937_64 rng(62);
+  std::uniform_int_distribution<int> mag(-3, 3);
+  for (size_t k = 0; k < a.indices.size(); ++k) {
+    const int v = mag(rng);
+    a.values.push_back(float(v == 0 ? 2 : v));
+  }
+  ASSERT_EQ(a.rows + 1, int32_t(a.indptr.size()));
+  for (int64_t batch : {150, 128, 40}) {
+    SCOPED_TRACE(batch);
+    check_forward(be(), a, batch);
+    check_transposed(be(), a, batch);
+  }
+}
 
 // With nothing stored, Y is the bias (or unchanged when accumulating without bias).
 TEST_P(SpmmCsr, NnzZero) {
