@@ -144,6 +144,22 @@ void BM_DenseToCsr_cpu(benchmark::State& state) {
   set_counters(state, 0.0, 5.0 * p.n * p.k + csr_bytes(p.n, p.nnz()));
 }
 
+// Dense W (n, k) -> CSR keeping W != 0 (no mask): the semantics of torch's to_sparse_csr, which
+// bench/peers/dense_to_csr.py compares against; m is unused. W is read twice (count, fill).
+void BM_DenseToCsrNz_cpu(benchmark::State& state) {
+  Problem p = make_problem(state);
+  cpu::CpuBackend be(1);
+  std::vector<int32_t> indptr(size_t(p.n) + 1), indices(size_t(p.nnz()) + 1);
+  std::vector<float> values(size_t(p.nnz()) + 1);
+  for (auto _ : state) {
+    int64_t nnz = be.dense_to_csr_count({p.w_dense.data(), p.n, p.k}, nullptr, indptr.data());
+    be.dense_to_csr_fill({p.w_dense.data(), p.n, p.k}, nullptr,
+                         {indptr.data(), indices.data(), values.data(), int32_t(p.n), int32_t(p.k), nnz});
+    benchmark::DoNotOptimize(values.data());
+  }
+  set_counters(state, 0.0, 8.0 * p.n * p.k + csr_bytes(p.n, p.nnz()));
+}
+
 // The dense baseline: Y (m, n) = X (m, k) W^T with W dense (n, k); density is ignored.
 void BM_Sgemm_cpu(benchmark::State& state) {
   Problem p = make_problem(state);
@@ -170,6 +186,8 @@ BENCHMARK(BM_SpmmCsr_cpu)->Name("BM_SpmmCsr/cpu")->Apply(shapes);
 BENCHMARK(BM_SpmmCsrT_cpu)->Name("BM_SpmmCsrT/cpu")->Apply(shapes);
 BENCHMARK(BM_SddmmCsr_cpu)->Name("BM_SddmmCsr/cpu")->Apply(shapes);
 BENCHMARK(BM_DenseToCsr_cpu)->Name("BM_DenseToCsr/cpu")->Apply(shapes);
+BENCHMARK(BM_DenseToCsrNz_cpu)->Name("BM_DenseToCsrNz/cpu")->ArgNames({"m", "k", "n", "density"})
+    ->Args({128, 1024, 1024, 100})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Sgemm_cpu)->Name("BM_Sgemm/cpu")->ArgNames({"m", "k", "n", "density"})->Args({128, 1024, 1024, 1000})
     ->Unit(benchmark::kMicrosecond);
 

@@ -160,8 +160,10 @@ def main():
         v = ratio(mlp, label)
         L.append(f"| {text} | {fmt_x(v)} | {verdict(v, target)} | {code(mlp_cmd)} |")
     v = ratio(d2c, "neuroai vs PyTorch to_sparse_csr")
-    L.append(f"| dense -> CSR >= 100x torch `to_sparse_csr` (1024x1024, 90%) | {fmt_x(v)} | {verdict(v, 100.0)} | "
-             f"{code(d2c_cmd)} |")
+    vm = ratio(d2c, "neuroai from the mask vs PyTorch to_sparse_csr")
+    mask_note = f"; from W's mask (the engine's hand-off): {fmt_x(vm)}" if vm else ""
+    L.append(f"| dense -> CSR >= 100x torch `to_sparse_csr` (1024x1024, 90%; both keep W != 0) | {fmt_x(v)}"
+             f"{mask_note} | {verdict(v, 100.0)} | {code(d2c_cmd)} |")
     L.append("| GPU targets (cuBLAS / cuSPARSE comparisons, GPU pruning vs a device copy, GPU training) | "
              "not measured: no GPU lent to this task | not measured | `tools/device-check.sh` on a GPU machine |")
     L.append("")

@@ -1,5 +1,7 @@
 // Dense <-> CSR conversions, transpose + gather, and the scan / compact / compact_indptr path that
 // shrinks a CSR matrix after pruning, each against patterns built with plain host loops.
+#include <limits>
+
 #include <gtest/gtest.h>
 
 #include "backend_fixture.h"
@@ -173,6 +175,23 @@ TEST_P(CsrConvert, LargerMatrix) {
   check_round_trip(be(), c);
   check_transpose(be(), c);
   check_compaction(be(), c);
+}
+
+// Negative zero is not kept without a mask (it compares equal to 0), infinities and denormals are;
+// any nonzero mask byte keeps its entry. 100 columns: one 64-wide chunk, then 16-wide ones and a tail.
+TEST_P(CsrConvert, SpecialValuesAndMaskBytes) {
+  constexpr int32_t kRows = 3, kCols = 100;
+  std::vector<float> w(size_t(kRows) * kCols, 0.0f);
+  std::vector<uint8_t> mask(w.size(), 0);
+  const float specials[] = {-0.0f, std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                            std::numeric_limits<float>::denorm_min(), 1.0f, -2.0f};
+  const uint8_t bytes[] = {1, 2, 128, 255};
+  for (size_t e = 0; e < w.size(); e += 7) w[e] = specials[(e / 7) % 6];
+  for (size_t e = 0; e < mask.size(); e += 5) mask[e] = bytes[(e / 5) % 4];
+  expect_same(backend_csr(be(), w, nullptr, kRows, kCols), reference_csr(w, nullptr, kRows, kCols));
+  HostCsr ref_m = reference_csr(w, &mask, kRows, kCols);
+  EXPECT_GT(ref_m.nnz(), 0);
+  expect_same(backend_csr(be(), w, &mask, kRows, kCols), ref_m);
 }
 
 TEST_P(CsrConvert, GatherPicksIndices) {
