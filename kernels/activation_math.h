@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "kernels/backend.h"
+#include "kernels/fast_math.h"
 #include "kernels/hd.h"
 
 namespace neuroai {
@@ -14,9 +15,9 @@ NEUROAI_HD float activation_fwd(float x) {
   if constexpr (A == Activation::Relu) {
     return x > 0.0f ? x : 0.0f;
   } else if constexpr (A == Activation::Tanh) {
-    return tanhf(x);
+    return fast::tanh(x);
   } else if constexpr (A == Activation::Sigmoid) {
-    return 1.0f / (1.0f + expf(-x));
+    return fast::sigmoid(x);
   } else {
     return x;
   }

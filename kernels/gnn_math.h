@@ -4,13 +4,14 @@
 
 #include <math.h>
 
+#include "kernels/fast_math.h"
 #include "kernels/hd.h"
 
 namespace neuroai {
 
 constexpr float kGnnEps = 1e-8f;
 
-NEUROAI_HD float gnn_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+NEUROAI_HD float gnn_sigmoid(float x) { return fast::sigmoid(x); }
 
 // The Hebbian edge rule's values for one pair, given the pair's trace dot product, the two nodes'
 // trace norms and the mean norm. rule = (theta_eta, A, B, D), eta = sigmoid(theta_eta).

@@ -9,11 +9,12 @@
 
 #include <math.h>
 
+#include "kernels/fast_math.h"
 #include "kernels/hd.h"
 
 namespace neuroai::rnn_math {
 
-NEUROAI_HD float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+NEUROAI_HD float sigmoid(float x) { return fast::sigmoid(x); }
 
 // Phase gate of a unit at step t (SPEC §6.2): m = 1 - κ (1 - cos(ω t + φ)) / 2.
 NEUROAI_HD float phase_gate(float kappa, float omega, float phi, float t) {
@@ -25,7 +26,7 @@ NEUROAI_HD float gru_forward(float gir, float giz, float gin, float ghr, float g
                              float* r, float* z, float* n) {
   const float rr = sigmoid(gir + ghr);
   const float zz = sigmoid(giz + ghz);
-  const float nn = tanhf(gin + rr * ghn);
+  const float nn = fast::tanh(gin + rr * ghn);
   *r = rr;
   *z = zz;
   *n = nn;
@@ -56,7 +57,7 @@ NEUROAI_HD GruGrads gru_backward(float dh, float hp, float r, float z, float n, 
 
 // One leaky-RNN unit forward with the effective step a = m α; *ht receives h~. Returns h'.
 NEUROAI_HD float rnn_forward(float pre, float hp, float a, float* ht) {
-  const float t = tanhf(pre);
+  const float t = fast::tanh(pre);
   *ht = t;
   return hp + a * (t - hp);
 }
