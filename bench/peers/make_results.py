@@ -183,6 +183,30 @@ def main():
     L.append("| GPU targets (cuBLAS / cuSPARSE comparisons, GPU pruning vs a device copy, GPU training) | "
              "not measured: no GPU lent to this task | not measured | `tools/device-check.sh` on a GPU machine |")
     L.append("")
+    # What limits a target that is not met (measured while tuning the kernels; see the commit log).
+    limits = []
+    if div(sgemm, spmm) is not None and div(sgemm, spmm) < 4.0:
+        limits.append(
+            "- **SpMM >= 4x SGEMM at 90%**: the kernel does one vector load of a 512-byte row of X^T per stored "
+            "entry and one FMA per load, so it runs at the rate X^T streams from cache. Unblocked, X^T (512 KiB) "
+            "lives in L2 (~40 B/cycle); 2-D tiling keeps its slice in L1 but costs ~35 cycles per (row, K block) "
+            "to park the accumulators and leave the loop, which at 10% density (~12 entries per block) cancels "
+            "most of the gain: 1.1-1.2x at densities 0.2-0.5, ~5% at 0.1. Tried without gain: 32/64-wide batch "
+            "blocks, 16-48 KiB L1 budgets, two rows in flight, two accumulator sets, 16x16 transposes back. The "
+            "two transposes (X -> X^T, Y^T -> Y) are ~10% of the time at 90%; keeping activations transposed "
+            "between CSR layers (an engine change) would remove them.")
+    if v is not None and v < 100.0:
+        limits.append(
+            "- **dense -> CSR >= 100x `to_sparse_csr`**: memory-bound. W (4 MiB) streams from L3 on every call "
+            "and a pure read of it takes ~134 us on one core here (~31 GB/s); converting W != 0 needs two reads "
+            "(count, then fill) because the output must be allocated between them, so ~270 us is the floor "
+            "(~50x PyTorch's ~14 ms). From the mask (what the engine's hand-off does) the count reads 1 MiB of "
+            "mask bytes instead. Skipping all-pruned chunks and software prefetch were measured and not faster.")
+    if limits:
+        L.append("### What limits the targets not met")
+        L.append("")
+        L.extend(limits)
+        L.append("")
 
     L.append("## Issue #3: MLP training step after the hand-off >= 3x a dense step")
     L.append("")
