@@ -45,6 +45,9 @@ run() {
 }
 
 cut -d' ' -f1 /proc/loadavg > "$OUT/load_start.txt"
+# The source the figures belong to (the binaries should be built from it).
+echo "$(git rev-parse --short HEAD)$([[ -n "$(git status --porcelain)" ]] && echo ' + uncommitted changes')" \
+  > "$OUT/source.txt"
 run kernels "$BUILD/neuroai_bench" '--benchmark_filter=^BM_(SpmmCsr|SpmmCsrT|SddmmCsr|DenseToCsr|Sgemm)/cpu/' "${GB[@]}"
 run models env NEUROAI_BENCH_THREADS=1 "$BUILD/neuroai_bench" '--benchmark_filter=^BM_(Mlp|Gru|Gcn)TrainStep/cpu/' \
   "${GB[@]}"

@@ -81,12 +81,16 @@ def main():
 
     machine = next((d["machine"] for d, _ in peers.values() if d), {})
     ctx = (kernels or models or {}).get("context", {})
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True).stdout.strip()
-        rev = rev + (" + uncommitted changes" if dirty else "")
-    except OSError:
-        rev = "unknown"
+    source = os.path.join(a.dir, "source.txt")  # written by run_cpu_results.sh when the benchmarks ran
+    if os.path.exists(source):
+        rev = open(source).read().strip()
+    else:
+        try:
+            rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+            dirty = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True).stdout.strip()
+            rev = rev + (" + uncommitted changes" if dirty else "")
+        except OSError:
+            rev = "unknown"
     loads = []
     for f in ("load_start", "load_end"):
         p = os.path.join(a.dir, f + ".txt")
