@@ -464,13 +464,6 @@ void BM_CubSelectFlagged(benchmark::State& state, const std::string& name) {
 
 // ---- shapes and registration ----------------------------------------------------------------
 
-using Fn = void (*)(benchmark::State&, const std::string&);
-
-// Google Benchmark's CPU time on cpu, the CUDA events' (manual) time on cuda.
-benchmark::internal::Benchmark* add(const char* op, const std::string& be, Fn fn) {
-  auto* b = benchmark::RegisterBenchmark((std::string(op) + "/" + be).c_str(), fn, be)->Unit(benchmark::kMicrosecond);
-  return be == "cpu" ? b : b->UseManualTime();
-}
 
 // CPU: every size; GPU: the largest graph and density 0.1 only (the device check's time budget),
 // except the compaction against CUB at every density.

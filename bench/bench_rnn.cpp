@@ -94,13 +94,6 @@ void BM_SqTraceUpdate(benchmark::State& state, const std::string& name) {
   set_counters(state, be.get(), 2.0 * double(r * n), 4.0 * double(r * n + 2 * n), s);
 }
 
-using Fn = void (*)(benchmark::State&, const std::string&);
-
-// Google Benchmark's CPU time on cpu, the CUDA events' (manual) time on cuda.
-benchmark::internal::Benchmark* add(const char* op, const std::string& be, Fn fn) {
-  auto* b = benchmark::RegisterBenchmark((std::string(op) + "/" + be).c_str(), fn, be)->Unit(benchmark::kMicrosecond);
-  return be == "cpu" ? b : b->UseManualTime();
-}
 
 // Registered by hand so the names read BM_<Op>/<backend>.
 void register_all(const std::string& be) {

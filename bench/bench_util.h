@@ -146,4 +146,13 @@ inline void set_counters(benchmark::State& state, Backend* be, double flops, dou
   if (be && op_s > 0) state.counters["copy_frac"] = copy_seconds(*be, size_t(bytes / 2)) / op_s;
 }
 
+// A benchmark function of one backend, registered as "<op>/<backend>".
+using Fn = void (*)(benchmark::State&, const std::string&);
+
+// Registers fn for backend be: Google Benchmark's CPU time on cpu, the CUDA events' (manual) time on cuda.
+inline benchmark::internal::Benchmark* add(const char* op, const std::string& be, Fn fn) {
+  auto* b = benchmark::RegisterBenchmark((std::string(op) + "/" + be).c_str(), fn, be)->Unit(benchmark::kMicrosecond);
+  return be == "cpu" ? b : b->UseManualTime();
+}
+
 }  // namespace neuroai::bench
