@@ -67,10 +67,19 @@ void CpuBackend::prune_smallest_impl(std::span<const PruneTarget> targets, int64
   }
 }
 
+// Counted in chunks with a 32-bit count: a 64-bit sum of bytes makes GCC widen each byte through
+// four steps and runs at a quarter of the speed.
 int64_t CpuBackend::count_nonzero_impl(const uint8_t* flags, int64_t n) {
+  constexpr int64_t kChunk = 1 << 16;
   int64_t count = 0;
 #pragma omp parallel for reduction(+ : count) schedule(static)
-  for (int64_t i = 0; i < n; ++i) count += flags[i] != 0;
+  for (int64_t c0 = 0; c0 < n; c0 += kChunk) {
+    const int64_t c1 = std::min(n, c0 + kChunk);
+    uint32_t c = 0;
+#pragma omp simd reduction(+ : c)
+    for (int64_t i = c0; i < c1; ++i) c += flags[i] != 0 ? 1u : 0u;
+    count += c;
+  }
   return count;
 }
 
