@@ -116,9 +116,8 @@ void SparseLinear::check_batch(ConstDenseView v, int64_t cols, const char* what,
   NEUROAI_CHECK(v.cols == cols, "SparseLinear '{}' {}: {} has {} columns, expected {}", name_, what, arg, v.cols, cols);
 }
 
-// Until something is pruned the mask is all ones: skipping it saves a pass over W per GEMM (the
-// dense step otherwise trails PyTorch). Masked entries are exactly 0 in W, and the optimizer keeps
-// them so, so a stale count could only change gradients at entries the step ignores.
+// Until something is pruned the mask is all ones and dW needs no masking. A stale count could only
+// change gradients at entries the optimizer step ignores.
 const uint8_t* SparseLinear::dense_mask() const { return alive_count_ == in_ * out_ ? nullptr : w_.mask(); }
 
 void SparseLinear::forward(ConstDenseView x, DenseView y) {
@@ -128,7 +127,10 @@ void SparseLinear::forward(ConstDenseView x, DenseView y) {
   last_batch_ = x.rows;
   const float* bias = has_bias_ ? b_param_.w() : nullptr;
   if (format_ == WeightFormat::Dense) {
-    b_->masked_linear_forward(x, {w_.w(), out_, in_}, dense_mask(), bias, y);
+    // Pruned entries of W are exactly 0 (every path that writes W or the mask zeroes them, and the
+    // masked optimizer step keeps them so), so W is W ⊙ M: the GEMM reads W directly instead of a
+    // masked copy of it (a quarter of a masked dense step).
+    b_->masked_linear_forward(x, {w_.w(), out_, in_}, nullptr, bias, y);
   } else {
     CsrCheckOff off(*b_);
     b_->spmm_csr(csr(), x, bias, y, false);
@@ -146,8 +148,11 @@ void SparseLinear::backward(ConstDenseView x, ConstDenseView dy, DenseView dx, b
   float* db = has_bias_ ? b_param_.g() : nullptr;
   if (format_ == WeightFormat::Dense) {
     // One call accumulates dW and db; a dx that must be overwritten is cleared first.
+    // As in forward, dX reads W directly; dW accumulates unmasked and its pruned entries (0 before,
+    // as the last call left them) are cleared after, which keeps them exactly 0.
     if (dx.data && !accumulate_dx) b_->memset_zero(dx.data, size_t(dx.size()) * sizeof(float));
-    b_->masked_linear_backward(x, {w_.w(), out_, in_}, dense_mask(), dy, dx, {w_.g(), out_, in_}, db, true);
+    b_->masked_linear_backward(x, {w_.w(), out_, in_}, nullptr, dy, dx, {w_.g(), out_, in_}, db, true);
+    if (const uint8_t* mask = dense_mask()) b_->apply_mask(in_ * out_, mask, w_.g());
     return;
   }
   CsrCheckOff off(*b_);
