@@ -14,6 +14,7 @@
 #include "kernels/registry.h"
 #include "models/mlp_trainer.h"
 #include "tools/commands.h"
+#include "tools/optim_options.h"
 
 namespace neuroai::tools {
 
@@ -42,11 +43,7 @@ struct MlpOptions {
   int64_t prune_every = 100;
   int rounds = 5;
   int64_t rewind_step = 0;
-  std::string optimizer = "adam";
-  float lr = 1e-3f, momentum = 0.9f, weight_decay = 0.0f;
-  std::string lr_schedule = "cosine";
-  int64_t lr_step_every = 0;
-  float lr_gamma = 0.1f, warmup = 0.0f;
+  OptimOptions optim;
   std::string sparse_format = "auto";
   double switch_density = 0.0;
   int64_t train_limit = 0, test_limit = 0;
@@ -61,8 +58,6 @@ const std::map<std::string, PruneMethod> kPrune = {{"gradual", PruneMethod::Grad
 const std::map<std::string, PruneAllocation> kAlloc = {{"layerwise", PruneAllocation::Layerwise},
                                                        {"global", PruneAllocation::Global},
                                                        {"tile", PruneAllocation::Tile}};
-const std::map<std::string, LrSchedule> kSched = {
-    {"cosine", LrSchedule::Cosine}, {"step", LrSchedule::Step}, {"constant", LrSchedule::Constant}};
 const std::map<std::string, SparseFormat> kFormat = {
     {"auto", SparseFormat::Auto}, {"dense", SparseFormat::Dense}, {"csr", SparseFormat::Csr}};
 
@@ -108,14 +103,7 @@ int run(const MlpOptions& o) {
   tc.epochs = o.epochs;
   tc.batch = o.batch;
   tc.seed = o.seed;
-  tc.optim.kind = o.optimizer == "sgd" ? OptimKind::Sgd : OptimKind::Adam;
-  tc.optim.lr = o.lr;
-  tc.optim.momentum = o.momentum;
-  tc.optim.weight_decay = o.weight_decay;
-  tc.lr.kind = kSched.at(o.lr_schedule);
-  tc.lr.step_every = o.lr_step_every;
-  tc.lr.step_gamma = o.lr_gamma;
-  tc.lr.warmup_frac = o.warmup;
+  apply_optim_options(o.optim, true, tc.optim, tc.lr);
   tc.prune.method = kPrune.at(o.prune);
   tc.prune.sparsity = o.sparsity;
   tc.prune.start = o.prune_start;
@@ -134,8 +122,6 @@ int run(const MlpOptions& o) {
   tc.quiet = o.quiet;
   tc.resume = !o.resume.empty();
   tc.validate();
-  NEUROAI_CHECK(tc.lr.kind != LrSchedule::Step || tc.lr.step_every > 0,
-                "--lr-schedule step needs --lr-step-every N (steps between decays), got {}", tc.lr.step_every);
 
   BackendOptions bo;
   bo.threads = o.threads;
@@ -224,16 +210,7 @@ Command add_train_mlp(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--rewind-step", o->rewind_step, "Iterative: rewind survivors and the LR schedule to this step")
       ->capture_default_str();
-  cmd->add_option("--optimizer", o->optimizer, "Optimizer")->check(CLI::IsMember({"adam", "sgd"}))->capture_default_str();
-  cmd->add_option("--lr", o->lr, "Base learning rate")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--momentum", o->momentum, "SGD momentum")->capture_default_str();
-  cmd->add_option("--weight-decay", o->weight_decay, "L2 weight decay")->capture_default_str();
-  cmd->add_option("--lr-schedule", o->lr_schedule, "Learning-rate schedule")
-      ->check(CLI::IsMember(keys(kSched)))
-      ->capture_default_str();
-  cmd->add_option("--lr-step-every", o->lr_step_every, "Step schedule: steps between decays")->capture_default_str();
-  cmd->add_option("--lr-gamma", o->lr_gamma, "Step schedule: decay factor")->capture_default_str();
-  cmd->add_option("--warmup", o->warmup, "Linear warm-up, fraction of training")->capture_default_str();
+  add_optim_options(cmd, o->optim, true);
   cmd->add_option("--sparse-format", o->sparse_format,
                   "Weight format: auto (dense, then CSR once a layer's density is below the break-even measured on "
                   "this backend or --switch-density), dense, csr (from the start)")

@@ -17,6 +17,7 @@
 #include "kernels/registry.h"
 #include "models/rnn_trainer.h"
 #include "tools/commands.h"
+#include "tools/optim_options.h"
 
 namespace neuroai::tools {
 
@@ -45,10 +46,7 @@ struct RnnOptions {
   float relevance_beta = 0.99f;
   float clip = 1.0f;
   int64_t seq_len = 0;
-  std::string optimizer = "adam";
-  float lr = 1e-3f, momentum = 0.9f, weight_decay = 0.0f;
-  std::string lr_schedule = "cosine";
-  float warmup = 0.0f;
+  OptimOptions optim;
   float idr_l1 = 0.0f, idr_pr = 0.0f;
   std::string sparse_format = "auto";
   double switch_density = 0.0;
@@ -60,8 +58,6 @@ struct RnnOptions {
   std::string resume;  // RUN_DIR; tools/config.cpp reads RUN_DIR/config.toml and sets out = RUN_DIR
 };
 
-const std::map<std::string, LrSchedule> kSched = {
-    {"cosine", LrSchedule::Cosine}, {"step", LrSchedule::Step}, {"constant", LrSchedule::Constant}};
 
 SeqTaskConfig task_config(const RnnOptions& o) {
   return {o.task, o.seq_len, o.data, o.train_limit, o.test_limit, o.seed};
@@ -100,12 +96,7 @@ int run(CellKind cell, const RnnOptions& o) {
   tc.epochs = o.epochs;
   tc.batch = o.batch;
   tc.seed = o.seed;
-  tc.optim.kind = o.optimizer == "sgd" ? OptimKind::Sgd : OptimKind::Adam;
-  tc.optim.lr = o.lr;
-  tc.optim.momentum = o.momentum;
-  tc.optim.weight_decay = o.weight_decay;
-  tc.lr.kind = kSched.at(o.lr_schedule);
-  tc.lr.warmup_frac = o.warmup;
+  apply_optim_options(o.optim, false, tc.optim, tc.lr);
   tc.clip = o.clip;
   tc.sparsity = o.sparsity;
   tc.score = score;
@@ -153,8 +144,8 @@ int run(CellKind cell, const RnnOptions& o) {
   std::filesystem::create_directories(tc.out_dir);
   nlohmann::json config = {{"model", mc.to_json()}, {"task", task_json(tcfg)}, {"sparsity", o.sparsity},
                            {"prune_score", o.prune_score}, {"prune_blocks", o.prune_blocks}, {"epochs", o.epochs},
-                           {"batch", o.batch}, {"lr", o.lr}, {"optimizer", o.optimizer},
-                           {"lr_schedule", o.lr_schedule}, {"clip", o.clip}, {"seed", o.seed},
+                           {"batch", o.batch}, {"lr", o.optim.lr}, {"optimizer", o.optim.optimizer},
+                           {"lr_schedule", o.optim.lr_schedule}, {"clip", o.clip}, {"seed", o.seed},
                            {"backend", backend->name()}, {"idr_l1", o.idr_l1}, {"idr_pr", o.idr_pr},
                            {"merge", o.merge}, {"merge_threshold", o.merge_threshold}};
   if (!tc.resume) write_file_atomic(tc.out_dir + "/config.json", config.dump(2) + "\n");
@@ -212,16 +203,7 @@ void add_options(CLI::App* cmd, RnnOptions& o, CellKind cell) {
   cmd->add_option("--relevance-beta", o.relevance_beta, "Relevance trace decay beta")->capture_default_str();
   cmd->add_option("--clip", o.clip, "Max global gradient norm (0 = off)")->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd->add_option("--optimizer", o.optimizer, "adam or sgd")
-      ->check(CLI::IsMember({"adam", "sgd"}))
-      ->capture_default_str();
-  cmd->add_option("--lr", o.lr, "Learning rate")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--momentum", o.momentum, "SGD momentum")->capture_default_str();
-  cmd->add_option("--weight-decay", o.weight_decay, "Weight decay")->capture_default_str();
-  cmd->add_option("--lr-schedule", o.lr_schedule, "cosine, constant or step")
-      ->check(CLI::IsMember({"cosine", "constant", "step"}))
-      ->capture_default_str();
-  cmd->add_option("--warmup", o.warmup, "Linear LR warm-up fraction")->capture_default_str();
+  add_optim_options(cmd, o.optim, false);
   cmd->add_option("--idr-l1", o.idr_l1, "IDR: L1 on hidden states, (batch, time) samples (SPEC 3.1; 1e-4 typical)")
       ->capture_default_str();
   cmd->add_option("--idr-pr", o.idr_pr, "IDR: participation-ratio penalty on hidden states (SPEC 3.3)")

@@ -1,0 +1,31 @@
+// The optimizer and learning-rate options that `train mlp` and `train gru|rnn` share: one struct, one
+// registration (so both commands spell and document them alike, and their config keys match), one
+// conversion into the engine's OptimConfig / LrConfig.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "engine/optimizer.h"
+
+namespace neuroai::tools {
+
+struct OptimOptions {
+  std::string optimizer = "adam";
+  float lr = 1e-3f, momentum = 0.9f, weight_decay = 0.0f;
+  std::string lr_schedule = "cosine";
+  int64_t lr_step_every = 0;
+  float lr_gamma = 0.1f, warmup = 0.0f;
+};
+
+// --optimizer, --lr, --momentum, --weight-decay, --lr-schedule, --warmup; with step_options also
+// --lr-step-every and --lr-gamma (the step schedule's parameters).
+void add_optim_options(CLI::App* cmd, OptimOptions& o, bool step_options);
+
+// Fills optim and lr from o; Error naming the option when the step schedule has no --lr-step-every and
+// step_options was given.
+void apply_optim_options(const OptimOptions& o, bool step_options, OptimConfig& optim, LrConfig& lr);
+
+}  // namespace neuroai::tools
