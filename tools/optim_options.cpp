@@ -12,7 +12,7 @@ const std::map<std::string, LrSchedule> kSched = {
 
 }  // namespace
 
-void add_optim_options(CLI::App* cmd, OptimOptions& o, bool step_options) {
+void add_optim_options(CLI::App* cmd, OptimOptions& o) {
   cmd->add_option("--optimizer", o.optimizer, "Optimizer")->check(CLI::IsMember({"adam", "sgd"}))->capture_default_str();
   cmd->add_option("--lr", o.lr, "Base learning rate")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--momentum", o.momentum, "SGD momentum")->capture_default_str();
@@ -20,26 +20,22 @@ void add_optim_options(CLI::App* cmd, OptimOptions& o, bool step_options) {
   cmd->add_option("--lr-schedule", o.lr_schedule, "Learning-rate schedule")
       ->check(CLI::IsMember({"cosine", "step", "constant"}))
       ->capture_default_str();
-  if (step_options) {
-    cmd->add_option("--lr-step-every", o.lr_step_every, "Step schedule: steps between decays")->capture_default_str();
-    cmd->add_option("--lr-gamma", o.lr_gamma, "Step schedule: decay factor")->capture_default_str();
-  }
+  cmd->add_option("--lr-step-every", o.lr_step_every, "Step schedule: steps between decays")->capture_default_str();
+  cmd->add_option("--lr-gamma", o.lr_gamma, "Step schedule: decay factor")->capture_default_str();
   cmd->add_option("--warmup", o.warmup, "Linear warm-up, fraction of training")->capture_default_str();
 }
 
-void apply_optim_options(const OptimOptions& o, bool step_options, OptimConfig& optim, LrConfig& lr) {
+void apply_optim_options(const OptimOptions& o, OptimConfig& optim, LrConfig& lr) {
   optim.kind = o.optimizer == "sgd" ? OptimKind::Sgd : OptimKind::Adam;
   optim.lr = o.lr;
   optim.momentum = o.momentum;
   optim.weight_decay = o.weight_decay;
   lr.kind = kSched.at(o.lr_schedule);
   lr.warmup_frac = o.warmup;
-  if (step_options) {
-    lr.step_every = o.lr_step_every;
-    lr.step_gamma = o.lr_gamma;
-    NEUROAI_CHECK(lr.kind != LrSchedule::Step || lr.step_every > 0,
-                  "--lr-schedule step needs --lr-step-every N (steps between decays), got {}", lr.step_every);
-  }
+  lr.step_every = o.lr_step_every;
+  lr.step_gamma = o.lr_gamma;
+  NEUROAI_CHECK(lr.kind != LrSchedule::Step || lr.step_every > 0,
+                "--lr-schedule step needs --lr-step-every N (steps between decays), got {}", lr.step_every);
 }
 
 }  // namespace neuroai::tools

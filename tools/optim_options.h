@@ -20,12 +20,11 @@ struct OptimOptions {
   float lr_gamma = 0.1f, warmup = 0.0f;
 };
 
-// --optimizer, --lr, --momentum, --weight-decay, --lr-schedule, --warmup; with step_options also
-// --lr-step-every and --lr-gamma (the step schedule's parameters).
-void add_optim_options(CLI::App* cmd, OptimOptions& o, bool step_options);
+// --optimizer, --lr, --momentum, --weight-decay, --lr-schedule, --lr-step-every, --lr-gamma, --warmup.
+void add_optim_options(CLI::App* cmd, OptimOptions& o);
 
-// Fills optim and lr from o; Error naming the option when the step schedule has no --lr-step-every and
-// step_options was given.
-void apply_optim_options(const OptimOptions& o, bool step_options, OptimConfig& optim, LrConfig& lr);
+// Fills optim and lr from o; Error naming the option when the step schedule has no --lr-step-every
+// (it would silently train at a constant rate).
+void apply_optim_options(const OptimOptions& o, OptimConfig& optim, LrConfig& lr);
 
 }  // namespace neuroai::tools

@@ -103,7 +103,7 @@ int run(const MlpOptions& o) {
   tc.epochs = o.epochs;
   tc.batch = o.batch;
   tc.seed = o.seed;
-  apply_optim_options(o.optim, true, tc.optim, tc.lr);
+  apply_optim_options(o.optim, tc.optim, tc.lr);
   tc.prune.method = kPrune.at(o.prune);
   tc.prune.sparsity = o.sparsity;
   tc.prune.start = o.prune_start;
@@ -210,7 +210,7 @@ Command add_train_mlp(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--rewind-step", o->rewind_step, "Iterative: rewind survivors and the LR schedule to this step")
       ->capture_default_str();
-  add_optim_options(cmd, o->optim, true);
+  add_optim_options(cmd, o->optim);
   cmd->add_option("--sparse-format", o->sparse_format,
                   "Weight format: auto (dense, then CSR once a layer's density is below the break-even measured on "
                   "this backend or --switch-density), dense, csr (from the start)")

@@ -96,7 +96,7 @@ int run(CellKind cell, const RnnOptions& o) {
   tc.epochs = o.epochs;
   tc.batch = o.batch;
   tc.seed = o.seed;
-  apply_optim_options(o.optim, false, tc.optim, tc.lr);
+  apply_optim_options(o.optim, tc.optim, tc.lr);
   tc.clip = o.clip;
   tc.sparsity = o.sparsity;
   tc.score = score;
@@ -203,7 +203,7 @@ void add_options(CLI::App* cmd, RnnOptions& o, CellKind cell) {
   cmd->add_option("--relevance-beta", o.relevance_beta, "Relevance trace decay beta")->capture_default_str();
   cmd->add_option("--clip", o.clip, "Max global gradient norm (0 = off)")->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  add_optim_options(cmd, o.optim, false);
+  add_optim_options(cmd, o.optim);
   cmd->add_option("--idr-l1", o.idr_l1, "IDR: L1 on hidden states, (batch, time) samples (SPEC 3.1; 1e-4 typical)")
       ->capture_default_str();
   cmd->add_option("--idr-pr", o.idr_pr, "IDR: participation-ratio penalty on hidden states (SPEC 3.3)")

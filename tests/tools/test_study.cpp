@@ -125,6 +125,15 @@ TEST(StudyConfig, ConfigForAnotherCommandIsRefused) {
   EXPECT_NE(r.out.find("is for `neuroai train gnn`"), std::string::npos) << r.out;
 }
 
+TEST(StudyConfig, StepScheduleWithoutItsIntervalIsRefused) {
+  for (const char* cmd : {"train mlp", "train gru"}) {
+    const fs::path d = scratch(std::string("step_lr_") + (cmd[6] == 'm' ? "mlp" : "gru"));
+    const Result r = sh(kExe + " " + cmd + " --lr-schedule step --quiet --out " + (d / "run").string());
+    EXPECT_EQ(r.rc, 1) << cmd << ": " << r.out;
+    EXPECT_NE(r.out.find("--lr-schedule step needs --lr-step-every"), std::string::npos) << cmd << ": " << r.out;
+  }
+}
+
 TEST(StudyExit, StatusesAreZeroOneTwo) {
   EXPECT_EQ(sh(kExe + " --version").rc, 0);
   EXPECT_EQ(sh(kExe + " train mlp --no-such-option").rc, 2);
