@@ -516,13 +516,7 @@ void register_all(const std::string& be) {
 #endif
 }
 
-const bool kRegistered = [] {
-  register_all("cpu");
-#ifdef NEUROAI_HAVE_CUDA
-  register_all("cuda");
-#endif
-  return true;
-}();
+const bool kRegistered = register_for_backends(register_all);
 
 }  // namespace
 }  // namespace neuroai::bench

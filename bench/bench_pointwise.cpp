@@ -197,13 +197,7 @@ void register_all(const std::string& be) {
   add("BM_CsrToDense", be, BM_CsrToDense)->ArgNames({"k", "n", "density"})->Args({1024, 1024, 100});
 }
 
-const bool kRegistered = [] {
-  register_all("cpu");
-#ifdef NEUROAI_HAVE_CUDA
-  register_all("cuda");
-#endif
-  return true;
-}();
+const bool kRegistered = register_for_backends(register_all);
 
 }  // namespace
 }  // namespace neuroai::bench

@@ -1,6 +1,7 @@
-// Helpers shared by the op benchmarks (bench_rnn.cpp, bench_graph.cpp): backends that skip when
-// unavailable, timing on the clock each backend reports (CPU time of this thread on cpu, CUDA events
-// on cuda), and the copy baseline behind "copy_frac" (the fraction of copy bandwidth an op reaches).
+// Helpers shared by the op benchmarks (bench_rnn.cpp, bench_graph.cpp, bench_pointwise.cpp): backends
+// that skip when unavailable, timing on the clock each backend reports (CPU time of this thread on cpu,
+// CUDA events on cuda), and the copy baseline behind "copy_frac" (the fraction of copy bandwidth an op
+// reaches).
 #pragma once
 
 #include <cstdlib>
@@ -24,6 +25,16 @@
 #endif
 
 namespace neuroai::bench {
+
+// Registers a file's benchmarks for every backend built in: fn("cpu"), and fn("cuda") with CUDA.
+// For `const bool kRegistered = register_for_backends(register_all);` at namespace scope.
+inline bool register_for_backends(void (*fn)(const std::string& backend)) {
+  fn("cpu");
+#ifdef NEUROAI_HAVE_CUDA
+  fn("cuda");
+#endif
+  return true;
+}
 
 inline std::vector<float> uniform(int64_t n, uint64_t seed, float lo = -1.f, float hi = 1.f) {
   std::mt19937_64 rng(seed);
