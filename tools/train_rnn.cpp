@@ -23,45 +23,21 @@ namespace neuroai::tools {
 
 namespace {
 
+// The options bind straight to the task's, the trainer's and the model's configs, so their defaults
+// are the ones `--help` shows; only the names that need parsing, and the run's own settings, live here.
 struct RnnOptions {
-  std::string task = "seq-fashion";
-  std::string data = kDefaultFashionMnistDir;
-  int64_t hidden = 128;
-  int epochs = 5;
-  int64_t batch = 128;
-  double sparsity = 0.0;
-  std::string out;
-  uint64_t seed = 0;
-  int threads = 0;
-  std::string backend = "auto";
-  float kappa = 0.0f;
-  int groups = 8;
-  float period = 16.0f;
-  float alpha = 1.0f;
-  std::vector<float> group_alphas;
+  SeqTaskConfig task{.data_dir = kDefaultFashionMnistDir};
+  RnnTrainConfig tc;
+  RnnConfig mc;
+  OptimOptions optim;
   std::string prune_score = "relevance";
   std::string prune_blocks = "gate";
-  double prune_start = 0.05, prune_end = 0.75;
-  int64_t prune_every = 100;
-  float relevance_beta = 0.99f;
-  float clip = 1.0f;
-  int64_t seq_len = 0;
-  OptimOptions optim;
-  float idr_l1 = 0.0f, idr_pr = 0.0f;
   std::string sparse_format = "auto";
-  double switch_density = 0.0;
-  int64_t train_limit = 0, test_limit = 0;
-  int64_t eval_batch = 500;
-  bool merge = false;
-  float merge_threshold = 0.95f;
-  bool quiet = false;
+  std::string out;
+  int threads = 0;
+  std::string backend = "auto";
   std::string resume;  // RUN_DIR; tools/config.cpp reads RUN_DIR/config.toml and sets out = RUN_DIR
 };
-
-
-SeqTaskConfig task_config(const RnnOptions& o) {
-  return {o.task, o.seq_len, o.data, o.train_limit, o.test_limit, o.seed};
-}
 
 nlohmann::json task_json(const SeqTaskConfig& t) {
   return {{"task", t.task}, {"seq_len", t.seq_len}, {"data", t.data_dir}, {"train_limit", t.train_limit},
@@ -87,49 +63,27 @@ void print_layers(RnnModel& m) {
 
 int run(CellKind cell, const RnnOptions& o) {
   // Options first: nothing is read or written before they are all valid.
-  const SeqTaskConfig tcfg = task_config(o);
-  parse_seq_task(o.task);
-  const PruneScore score = parse_prune_score(o.prune_score);
-  NEUROAI_CHECK(o.seq_len >= 0, "--seq-len is {} (expected >= 1, or 0 for the task's default)", o.seq_len);
-  RnnTrainConfig tc;
-  tc.out_dir = o.out.empty() ? fmt::format("runs/{}-{}", cell_name(cell), o.task) : o.out;
-  tc.epochs = o.epochs;
-  tc.batch = o.batch;
-  tc.seed = o.seed;
+  SeqTaskConfig tcfg = o.task;
+  tcfg.seed = o.tc.seed;
+  parse_seq_task(tcfg.task);
+  NEUROAI_CHECK(tcfg.seq_len >= 0, "--seq-len is {} (expected >= 1, or 0 for the task's default)", tcfg.seq_len);
+  RnnTrainConfig tc = o.tc;
+  tc.out_dir = o.out.empty() ? fmt::format("runs/{}-{}", cell_name(cell), tcfg.task) : o.out;
   apply_optim_options(o.optim, tc.optim, tc.lr);
-  tc.clip = o.clip;
-  tc.sparsity = o.sparsity;
-  tc.score = score;
-  tc.prune_start = o.prune_start;
-  tc.prune_end = o.prune_end;
-  tc.prune_every = o.prune_every;
+  tc.score = parse_prune_score(o.prune_score);
   tc.per_gate_block = o.prune_blocks == "gate";
-  tc.relevance_beta = o.relevance_beta;
-  tc.switch_density = o.switch_density;
   tc.never_csr = o.sparse_format == "dense";
-  tc.idr.l1 = o.idr_l1;
-  tc.idr.pr = o.idr_pr;
-  tc.eval_batch = o.eval_batch;
-  tc.merge = o.merge;
-  tc.merge_threshold = o.merge_threshold;
-  tc.quiet = o.quiet;
   tc.label = fmt::format("train {}", cell_name(cell));
   tc.resume = !o.resume.empty();
   tc.extra_metadata["task_config"] = task_json(tcfg).dump();
   tc.validate();
-  RnnConfig mc;
+  RnnConfig mc = o.mc;
   mc.cell = cell;
-  mc.hidden = o.hidden;
-  mc.groups = o.groups;
-  mc.period = o.period;
-  mc.kappa = o.kappa;
-  mc.alpha = o.alpha;
-  mc.group_alphas = o.group_alphas;
-  mc.seed = o.seed + 1;
-  NEUROAI_CHECK(cell == CellKind::Rnn || (o.alpha == 1.0f && o.group_alphas.empty()),
+  mc.seed = tc.seed + 1;
+  NEUROAI_CHECK(cell == CellKind::Rnn || (mc.alpha == 1.0f && mc.group_alphas.empty()),
                 "--alpha and --group-alphas belong to the leaky RNN (neuroai train rnn), not the GRU");
-  NEUROAI_CHECK(o.groups >= 1 && o.groups <= o.hidden, "--groups {} (expected 1 <= groups <= --hidden {})", o.groups,
-                o.hidden);
+  NEUROAI_CHECK(mc.groups >= 1 && mc.groups <= mc.hidden, "--groups {} (expected 1 <= groups <= --hidden {})",
+                mc.groups, mc.hidden);
 
   BackendOptions bo;
   bo.threads = o.threads;
@@ -139,15 +93,15 @@ int run(CellKind cell, const RnnOptions& o) {
   mc.outputs = task.outputs;
   mc.readout = task.readout;
   mc.validate();
-  if (!o.quiet) fmt::print("{} {} on {} ({}), {}\n", cell_name(cell), o.hidden, task.describe(), backend->name(),
-                           backend->description());
+  if (!tc.quiet) fmt::print("{} {} on {} ({}), {}\n", cell_name(cell), mc.hidden, task.describe(), backend->name(),
+                            backend->description());
   std::filesystem::create_directories(tc.out_dir);
-  nlohmann::json config = {{"model", mc.to_json()}, {"task", task_json(tcfg)}, {"sparsity", o.sparsity},
-                           {"prune_score", o.prune_score}, {"prune_blocks", o.prune_blocks}, {"epochs", o.epochs},
-                           {"batch", o.batch}, {"lr", o.optim.lr}, {"optimizer", o.optim.optimizer},
-                           {"lr_schedule", o.optim.lr_schedule}, {"clip", o.clip}, {"seed", o.seed},
-                           {"backend", backend->name()}, {"idr_l1", o.idr_l1}, {"idr_pr", o.idr_pr},
-                           {"merge", o.merge}, {"merge_threshold", o.merge_threshold}};
+  nlohmann::json config = {{"model", mc.to_json()}, {"task", task_json(tcfg)}, {"sparsity", tc.sparsity},
+                           {"prune_score", o.prune_score}, {"prune_blocks", o.prune_blocks}, {"epochs", tc.epochs},
+                           {"batch", tc.batch}, {"lr", o.optim.lr}, {"optimizer", o.optim.optimizer},
+                           {"lr_schedule", o.optim.lr_schedule}, {"clip", tc.clip}, {"seed", tc.seed},
+                           {"backend", backend->name()}, {"idr_l1", tc.idr.l1}, {"idr_pr", tc.idr.pr},
+                           {"merge", tc.merge}, {"merge_threshold", tc.merge_threshold}};
   if (!tc.resume) write_file_atomic(tc.out_dir + "/config.json", config.dump(2) + "\n");
   const RnnTrainResult r = train_rnn(*backend, mc, tc, task);
   fmt::print("\nresult ({} epochs, {} steps, {:.0f} s):\n", r.epochs_done, r.steps, r.train_seconds);
@@ -159,34 +113,34 @@ int run(CellKind cell, const RnnOptions& o) {
 }
 
 void add_options(CLI::App* cmd, RnnOptions& o, CellKind cell) {
-  cmd->add_option("--task", o.task, "seq-fashion (rows of Fashion-MNIST), adding (adding problem), sines")
+  cmd->add_option("--task", o.task.task, "seq-fashion (rows of Fashion-MNIST), adding (adding problem), sines")
       ->check(CLI::IsMember({"seq-fashion", "adding", "sines"}))
       ->capture_default_str();
-  cmd->add_option("--data", o.data, "Fashion-MNIST directory (seq-fashion)")->capture_default_str();
-  cmd->add_option("--seq-len", o.seq_len, "Sequence length T (0 = task default: 28, adding 100, sines 64)")
+  cmd->add_option("--data", o.task.data_dir, "Fashion-MNIST directory (seq-fashion)")->capture_default_str();
+  cmd->add_option("--seq-len", o.task.seq_len, "Sequence length T (0 = task default: 28, adding 100, sines 64)")
       ->capture_default_str();
-  cmd->add_option("--hidden", o.hidden, "Hidden units H")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--epochs", o.epochs, "Training epochs")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--batch", o.batch, "Minibatch size")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--sparsity", o.sparsity, "Final sparsity of W_ih and W_hh (0 = no pruning)")
+  cmd->add_option("--hidden", o.mc.hidden, "Hidden units H")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--epochs", o.tc.epochs, "Training epochs")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--batch", o.tc.batch, "Minibatch size")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--sparsity", o.tc.sparsity, "Final sparsity of W_ih and W_hh (0 = no pruning)")
       ->check(CLI::Range(0.0, 0.999))
       ->capture_default_str();
   cmd->add_option("--out", o.out, "Run directory (default runs/<cell>-<task>)");
-  cmd->add_option("--seed", o.seed, "Random seed (init, shuffling, synthetic data)")->capture_default_str();
+  cmd->add_option("--seed", o.tc.seed, "Random seed (init, shuffling, synthetic data)")->capture_default_str();
   cmd->add_option("--threads", o.threads, "CPU threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--backend", o.backend, "Compute backend")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
       ->capture_default_str();
-  cmd->add_option("--kappa", o.kappa, "Phase-gate strength (SPEC 6.2; 0 = plain cell)")
+  cmd->add_option("--kappa", o.mc.kappa, "Phase-gate strength (SPEC 6.2; 0 = plain cell)")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
-  cmd->add_option("--groups", o.groups, "Phase groups G on a ring")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--period", o.period, "Gate period P in steps")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--groups", o.mc.groups, "Phase groups G on a ring")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--period", o.mc.period, "Gate period P in steps")->check(CLI::PositiveNumber)->capture_default_str();
   if (cell == CellKind::Rnn) {
-    cmd->add_option("--alpha", o.alpha, "Leak alpha = dt / tau (1 = vanilla RNN)")
+    cmd->add_option("--alpha", o.mc.alpha, "Leak alpha = dt / tau (1 = vanilla RNN)")
         ->check(CLI::Range(1e-6, 1.0))
         ->capture_default_str();
-    cmd->add_option("--group-alphas", o.group_alphas, "One alpha per phase group (multiple timescales)")
+    cmd->add_option("--group-alphas", o.mc.group_alphas, "One alpha per phase group (multiple timescales)")
         ->delimiter(',');
   }
   cmd->add_option("--prune-score", o.prune_score, "relevance (|W| sqrt(r_j), SPEC 6.4) or magnitude")
@@ -195,37 +149,37 @@ void add_options(CLI::App* cmd, RnnOptions& o, CellKind cell) {
   cmd->add_option("--prune-blocks", o.prune_blocks, "gate: rank per gate block; matrix: per weight matrix")
       ->check(CLI::IsMember({"gate", "matrix"}))
       ->capture_default_str();
-  cmd->add_option("--prune-start", o.prune_start, "Pruning starts at this fraction of training")->capture_default_str();
-  cmd->add_option("--prune-end", o.prune_end, "Final sparsity reached at this fraction")->capture_default_str();
-  cmd->add_option("--prune-every", o.prune_every, "Steps between prune events")
+  cmd->add_option("--prune-start", o.tc.prune_start, "Pruning starts at this fraction of training")->capture_default_str();
+  cmd->add_option("--prune-end", o.tc.prune_end, "Final sparsity reached at this fraction")->capture_default_str();
+  cmd->add_option("--prune-every", o.tc.prune_every, "Steps between prune events")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--relevance-beta", o.relevance_beta, "Relevance trace decay beta")->capture_default_str();
-  cmd->add_option("--clip", o.clip, "Max global gradient norm (0 = off)")->check(CLI::NonNegativeNumber)
+  cmd->add_option("--relevance-beta", o.tc.relevance_beta, "Relevance trace decay beta")->capture_default_str();
+  cmd->add_option("--clip", o.tc.clip, "Max global gradient norm (0 = off)")->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   add_optim_options(cmd, o.optim);
-  cmd->add_option("--idr-l1", o.idr_l1, "IDR: L1 on hidden states, (batch, time) samples (SPEC 3.1; 1e-4 typical)")
+  cmd->add_option("--idr-l1", o.tc.idr.l1, "IDR: L1 on hidden states, (batch, time) samples (SPEC 3.1; 1e-4 typical)")
       ->capture_default_str();
-  cmd->add_option("--idr-pr", o.idr_pr, "IDR: participation-ratio penalty on hidden states (SPEC 3.3)")
+  cmd->add_option("--idr-pr", o.tc.idr.pr, "IDR: participation-ratio penalty on hidden states (SPEC 3.3)")
       ->capture_default_str();
   cmd->add_option("--sparse-format", o.sparse_format, "auto (CSR below the break-even) or dense")
       ->check(CLI::IsMember({"auto", "dense"}))
       ->capture_default_str();
-  cmd->add_option("--switch-density", o.switch_density, "Hand over to CSR below this density (0 = measured)")
+  cmd->add_option("--switch-density", o.tc.switch_density, "Hand over to CSR below this density (0 = measured)")
       ->capture_default_str();
-  cmd->add_option("--train-limit", o.train_limit, "Training sequences (0 = all / 10000 synthetic)")
+  cmd->add_option("--train-limit", o.task.train_limit, "Training sequences (0 = all / 10000 synthetic)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd->add_option("--test-limit", o.test_limit, "Test sequences (0 = all / 2000 synthetic)")
+  cmd->add_option("--test-limit", o.task.test_limit, "Test sequences (0 = all / 2000 synthetic)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd->add_option("--eval-batch", o.eval_batch, "Evaluation batch size")->check(CLI::PositiveNumber)
+  cmd->add_option("--eval-batch", o.tc.eval_batch, "Evaluation batch size")->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_flag("--merge", o.merge, "Merge units with near-identical activity traces within a phase group, per epoch");
-  cmd->add_option("--merge-threshold", o.merge_threshold, "Cosine threshold tau for --merge")
+  cmd->add_flag("--merge", o.tc.merge, "Merge units with near-identical activity traces within a phase group, per epoch");
+  cmd->add_option("--merge-threshold", o.tc.merge_threshold, "Cosine threshold tau for --merge")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
-  cmd->add_flag("--quiet", o.quiet, "No progress bar");
+  cmd->add_flag("--quiet", o.tc.quiet, "No progress bar");
   cmd->add_option("--resume", o.resume,
                   "Continue the run in RUN_DIR from its last epoch (its config.toml and state.safetensors; "
                   "docs/STUDY.md)")
