@@ -84,10 +84,7 @@ Pruner::Pruner(const PruneConfig& cfg, int64_t total_steps) : cfg_(cfg), total_s
   NEUROAI_CHECK(cfg.rate > 0.0 && cfg.rate < 1.0, "pruner: iterative rate {} outside (0, 1)", cfg.rate);
   if (cfg.method == PruneMethod::Gradual) {
     NEUROAI_CHECK(cfg.every > 0, "pruner: every = {} steps; expected > 0", cfg.every);
-    // A prune interval longer than the pruning window would put the last prune event after `end`.
-    const int64_t window = std::llround(cfg.end * double(total_steps)) - std::llround(cfg.start * double(total_steps));
-    const int64_t dt = std::min(cfg.every, std::max<int64_t>(1, window));
-    sched_ = GmpSchedule::from_fractions(0.0, cfg.sparsity, total_steps, cfg.start, cfg.end, dt);
+    sched_ = GmpSchedule::from_fractions(0.0, cfg.sparsity, total_steps, cfg.start, cfg.end, cfg.every);
   }
   one_shot_step_ = std::llround(cfg.start * double(total_steps));
 }

@@ -40,10 +40,12 @@ GmpSchedule GmpSchedule::from_fractions(double s_i, double s_f, int64_t total_st
   GmpSchedule g;
   g.s_i = s_i;
   g.s_f = s_f;
-  g.dt = dt;
   g.t0 = std::llround(start * double(total_steps));
-  int64_t stop = std::llround(end * double(total_steps));
-  g.n = std::max<int64_t>(1, (stop - g.t0) / dt);
+  const int64_t window = std::llround(end * double(total_steps)) - g.t0;
+  // An interval longer than the window would put the last prune event after `end` (or after the last
+  // step of a short run, which would then never reach s_f): one event at `end` instead.
+  g.dt = std::min(dt, std::max<int64_t>(1, window));
+  g.n = std::max<int64_t>(1, window / g.dt);
   return g;
 }
 

@@ -18,7 +18,7 @@ struct GmpSchedule {
   // The step after which the sparsity no longer changes: t0 + n dt.
   int64_t end_step() const { return t0 + n * dt; }
   // From total steps and fractions: t0 = round(start * total), end = round(end * total),
-  // n = max(1, (end - t0) / dt).
+  // dt = min(dt, max(1, end - t0)), n = max(1, (end - t0) / dt): the last event is never after `end`.
   static GmpSchedule from_fractions(double s_i, double s_f, int64_t total_steps, double start, double end, int64_t dt);
 };
 

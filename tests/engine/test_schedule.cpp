@@ -72,11 +72,18 @@ TEST(GmpSchedule, FromFractions) {
   EXPECT_EQ(g.n, 60);
   EXPECT_EQ(g.end_step(), 7000);
   EXPECT_DOUBLE_EQ(g.sparsity_at(7000), 0.9);
-  // A window shorter than dt still prunes once.
+  // A window shorter than dt prunes once, at `end`, so a short run still reaches s_f.
   GmpSchedule short_run = GmpSchedule::from_fractions(0.0, 0.5, 100, 0.1, 0.5, 100);
   EXPECT_EQ(short_run.t0, 10);
+  EXPECT_EQ(short_run.dt, 40);
   EXPECT_EQ(short_run.n, 1);
-  EXPECT_DOUBLE_EQ(short_run.sparsity_at(110), 0.5);
+  EXPECT_EQ(short_run.end_step(), 50);
+  EXPECT_TRUE(short_run.is_prune_step(50));
+  EXPECT_DOUBLE_EQ(short_run.sparsity_at(50), 0.5);
+  // A run of 8 steps with the default interval of 100 (the trainers' case): one event at step 6.
+  GmpSchedule tiny = GmpSchedule::from_fractions(0.0, 0.9, 8, 0.05, 0.75, 100);
+  EXPECT_EQ(tiny.end_step(), 6);
+  EXPECT_DOUBLE_EQ(tiny.sparsity_at(6), 0.9);
 }
 
 TEST(GmpSchedule, BadArgumentsThrow) {
