@@ -20,34 +20,21 @@ namespace neuroai::tools {
 
 namespace {
 
+// The options bind straight to the trainer's and the model's configs, so their defaults are the ones
+// `--help` shows; only the names that need parsing, and the run's own settings, live here.
 struct MlpOptions {
+  TrainConfig tc;
+  MlpConfig mc;
+  OptimOptions optim;
   std::string data = kDefaultFashionMnistDir;
-  std::vector<int64_t> hidden = {1024, 1024};
   std::string grid;
-  int epochs = 10;
-  int64_t batch = 128;
-  double sparsity = 0.9;
-  std::string out = "runs/mlp";
-  uint64_t seed = 0;
-  int threads = 0;
-  std::string backend = "auto";
   std::string inhibition = "none";
-  float idr_l1 = 0.0f, idr_entropy = 0.0f, idr_pr = 0.0f;
-  float spatial = 0.0f;
-  bool merge = false;
-  float merge_threshold = 0.95f;
   std::string prune = "gradual";
   std::string allocation = "layerwise";
-  double distance_weight = 0.0;
-  double prune_start = 0.05, prune_end = 0.75;
-  int64_t prune_every = 100;
-  int rounds = 5;
-  int64_t rewind_step = 0;
-  OptimOptions optim;
   std::string sparse_format = "auto";
-  double switch_density = 0.0;
+  int threads = 0;
+  std::string backend = "auto";
   int64_t train_limit = 0, test_limit = 0;
-  bool quiet = false;
   std::string resume;  // RUN_DIR; tools/config.cpp reads RUN_DIR/config.toml and sets out = RUN_DIR
 };
 
@@ -92,34 +79,16 @@ void print_summary(const TrainResult& r, const std::string& out_dir) {
 
 int run(const MlpOptions& o) {
   // Everything that can be refused is refused here, before the backend or the data are touched.
-  MlpConfig mc;
-  mc.hidden = o.hidden;
+  MlpConfig mc = o.mc;
   if (!o.grid.empty()) mc.grids = parse_grids(o.grid);
   mc.inhibition = parse_inhibition(o.inhibition);
   mc.resolve();
 
-  TrainConfig tc;
-  tc.out_dir = o.out;
-  tc.epochs = o.epochs;
-  tc.batch = o.batch;
-  tc.seed = o.seed;
+  TrainConfig tc = o.tc;
   apply_optim_options(o.optim, tc.optim, tc.lr);
   tc.prune.method = kPrune.at(o.prune);
-  tc.prune.sparsity = o.sparsity;
-  tc.prune.start = o.prune_start;
-  tc.prune.end = o.prune_end;
-  tc.prune.every = o.prune_every;
   tc.prune.allocation = kAlloc.at(o.allocation);
-  tc.prune.distance_weight = o.distance_weight;
-  tc.prune.rounds = o.rounds;
-  tc.prune.rewind_step = o.rewind_step;
   tc.sparse_format = kFormat.at(o.sparse_format);
-  tc.switch_density = o.switch_density;
-  tc.idr = IdrConfig{o.idr_l1, o.idr_entropy, o.idr_pr};
-  tc.spatial.alpha = o.spatial;
-  tc.merge = o.merge;
-  tc.merge_cfg.threshold = o.merge_threshold;
-  tc.quiet = o.quiet;
   tc.resume = !o.resume.empty();
   tc.validate();
 
@@ -139,12 +108,12 @@ int run(const MlpOptions& o) {
   if (int64_t(t.height) * t.width * std::max(1, t.channels) == t.dim && t.height > 0)
     mc.input_sheet = Sheet{t.height * std::max(1, t.channels), t.width};  // channel planes stacked vertically
   mc.resolve();
-  if (!o.quiet)
+  if (!tc.quiet)
     fmt::print("train mlp: {} ({} train / {} test samples, {} features, {} classes) on {}\n", data.name, data.train.n,
                data.test.n, data.train.dim, mc.classes, backend->description());
   std::fflush(stdout);  // before the progress lines on stderr
   const TrainResult r = train_mlp(*backend, mc, tc, data);
-  print_summary(r, o.out);
+  print_summary(r, tc.out_dir);
   return 0;
 }
 
@@ -156,16 +125,16 @@ Command add_train_mlp(CLI::App& app) {
       "mlp", "Train the MLP with cortical sheets, lateral inhibition, IDR and magnitude pruning on an image data set");
   cmd->add_option("--data", o->data, "Data directory: IDX (MNIST / Fashion-MNIST) or CIFAR-10 binary")
       ->capture_default_str();
-  cmd->add_option("--hidden", o->hidden, "Hidden layer widths, comma separated")->delimiter(',')->capture_default_str();
+  cmd->add_option("--hidden", o->mc.hidden, "Hidden layer widths, comma separated")->delimiter(',')->capture_default_str();
   cmd->add_option("--grid", o->grid,
                   "Sheet of each hidden layer, e.g. 32x32,32x32 (default: rows = largest divisor of the width <= "
                   "sqrt(width))");
-  cmd->add_option("--epochs", o->epochs, "Training epochs (iterative pruning: per round)")->capture_default_str();
-  cmd->add_option("--batch", o->batch, "Minibatch size")->capture_default_str();
-  cmd->add_option("--sparsity", o->sparsity, "Final weight sparsity, in [0, 1)")->capture_default_str();
-  cmd->add_option("--out", o->out, "Run directory (metrics.jsonl, model.safetensors, config.json)")
+  cmd->add_option("--epochs", o->tc.epochs, "Training epochs (iterative pruning: per round)")->capture_default_str();
+  cmd->add_option("--batch", o->tc.batch, "Minibatch size")->capture_default_str();
+  cmd->add_option("--sparsity", o->tc.prune.sparsity, "Final weight sparsity, in [0, 1)")->capture_default_str();
+  cmd->add_option("--out", o->tc.out_dir, "Run directory (metrics.jsonl, model.safetensors, config.json)")
       ->capture_default_str();
-  cmd->add_option("--seed", o->seed, "Seed of the initialization, shuffling and sampling")->capture_default_str();
+  cmd->add_option("--seed", o->tc.seed, "Seed of the initialization, shuffling and sampling")->capture_default_str();
   cmd->add_option("--threads", o->threads, "CPU threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--backend", o->backend, "Compute backend (auto = cuda when usable, else cpu)")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
@@ -175,40 +144,40 @@ Command add_train_mlp(CLI::App& app) {
       ->expected(0, 1)
       ->default_str("divisive")
       ->check(CLI::IsMember({"none", "divisive", "dog", "kwta"}));
-  cmd->add_option("--idr-l1", o->idr_l1, "IDR: L1 on hidden activations, lambda1 (SPEC §3.1); default 0 = off, the "
+  cmd->add_option("--idr-l1", o->tc.idr.l1, "IDR: L1 on hidden activations, lambda1 (SPEC §3.1); default 0 = off, the "
                                          "flag alone = 1e-4")
       ->expected(0, 1)
       ->default_str("1e-4")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--idr-entropy", o->idr_entropy, "IDR: SAUCIE usage entropy, lambdaH (SPEC §3.2); default 0 = off")
+  cmd->add_option("--idr-entropy", o->tc.idr.entropy, "IDR: SAUCIE usage entropy, lambdaH (SPEC §3.2); default 0 = off")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--idr-pr", o->idr_pr, "IDR: participation-ratio penalty on PR/N, lambdaPR (SPEC §3.3); default 0 = off")
+  cmd->add_option("--idr-pr", o->tc.idr.pr, "IDR: participation-ratio penalty on PR/N, lambdaPR (SPEC §3.3); default 0 = off")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--spatial-loss", o->spatial, "TDANN spatial loss weight alpha (SPEC §5 d1); default 0 = off, the "
+  cmd->add_option("--spatial-loss", o->tc.spatial.alpha, "TDANN spatial loss weight alpha (SPEC §5 d1); default 0 = off, the "
                                                 "flag alone = 0.25")
       ->expected(0, 1)
       ->default_str("0.25")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_flag("--merge", o->merge, "Tile-local neuron merging by cosine similarity after every epoch (SPEC §2.7)");
-  cmd->add_option("--merge-threshold", o->merge_threshold, "Cosine threshold tau of --merge")->capture_default_str();
+  cmd->add_flag("--merge", o->tc.merge, "Tile-local neuron merging by cosine similarity after every epoch (SPEC §2.7)");
+  cmd->add_option("--merge-threshold", o->tc.merge_cfg.threshold, "Cosine threshold tau of --merge")->capture_default_str();
   cmd->add_option("--prune", o->prune, "Pruning: gradual (cubic GMP), iterative (lottery tickets), oneshot, none")
       ->check(CLI::IsMember(keys(kPrune)))
       ->capture_default_str();
   cmd->add_option("--allocation", o->allocation, "Sparsity allocation across layers (SPEC §2.4)")
       ->check(CLI::IsMember(keys(kAlloc)))
       ->capture_default_str();
-  cmd->add_option("--distance-weight", o->distance_weight,
+  cmd->add_option("--distance-weight", o->tc.prune.distance_weight,
                   "Score |W| / (1 + c * wiring length) (SPEC §5 d2); 0 = plain magnitude")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd->add_option("--prune-start", o->prune_start, "Gradual: start, fraction of training (oneshot: when)")
+  cmd->add_option("--prune-start", o->tc.prune.start, "Gradual: start, fraction of training (oneshot: when)")
       ->capture_default_str();
-  cmd->add_option("--prune-end", o->prune_end, "Gradual: final sparsity reached at this fraction of training")
+  cmd->add_option("--prune-end", o->tc.prune.end, "Gradual: final sparsity reached at this fraction of training")
       ->capture_default_str();
-  cmd->add_option("--prune-every", o->prune_every, "Gradual: steps between prune events")->capture_default_str();
-  cmd->add_option("--rounds", o->rounds, "Iterative: pruning rounds (each followed by --epochs of retraining)")
+  cmd->add_option("--prune-every", o->tc.prune.every, "Gradual: steps between prune events")->capture_default_str();
+  cmd->add_option("--rounds", o->tc.prune.rounds, "Iterative: pruning rounds (each followed by --epochs of retraining)")
       ->capture_default_str();
-  cmd->add_option("--rewind-step", o->rewind_step, "Iterative: rewind survivors and the LR schedule to this step")
+  cmd->add_option("--rewind-step", o->tc.prune.rewind_step, "Iterative: rewind survivors and the LR schedule to this step")
       ->capture_default_str();
   add_optim_options(cmd, o->optim);
   cmd->add_option("--sparse-format", o->sparse_format,
@@ -216,7 +185,7 @@ Command add_train_mlp(CLI::App& app) {
                   "this backend or --switch-density), dense, csr (from the start)")
       ->check(CLI::IsMember(keys(kFormat)))
       ->capture_default_str();
-  cmd->add_option("--switch-density", o->switch_density,
+  cmd->add_option("--switch-density", o->tc.switch_density,
                   "auto format: hand over to CSR below this density instead of the measured break-even (0 = measure)")
       ->capture_default_str();
   cmd->add_option("--train-limit", o->train_limit, "Use only the first N training samples (0 = all)")
@@ -225,7 +194,7 @@ Command add_train_mlp(CLI::App& app) {
   cmd->add_option("--test-limit", o->test_limit, "Use only the first N test samples (0 = all)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd->add_flag("--quiet", o->quiet, "No progress output (results still print)");
+  cmd->add_flag("--quiet", o->tc.quiet, "No progress output (results still print)");
   cmd->add_option("--resume", o->resume,
                   "Continue the run in RUN_DIR from its last epoch (its config.toml and state.safetensors; "
                   "docs/STUDY.md)")
