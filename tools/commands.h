@@ -3,10 +3,35 @@
 #pragma once
 
 #include <functional>
+#include <string>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 namespace neuroai::tools {
+
+// Numeric option checks whose errors name the option, what was expected and what was given
+// ("--lr: expected a number > 0, got -1"); CLI11's own print the whole double range.
+inline CLI::Validator number_check(const std::string& desc, std::function<bool(double)> ok,
+                                   const std::string& expected) {
+  return CLI::Validator(
+      [ok, expected](std::string& s) -> std::string {
+        double v = 0.0;
+        if (!CLI::detail::lexical_cast(s, v)) return fmt::format("expected a number, got '{}'", s);
+        return ok(v) ? std::string() : fmt::format("expected {}, got {}", expected, s);
+      },
+      desc);
+}
+inline CLI::Validator positive() {
+  return number_check("POSITIVE", [](double v) { return v > 0.0; }, "a number > 0");
+}
+inline CLI::Validator non_negative() {
+  return number_check("NONNEGATIVE", [](double v) { return v >= 0.0; }, "a number >= 0");
+}
+inline CLI::Validator in_range(double lo, double hi) {
+  return number_check(fmt::format("in [{} - {}]", lo, hi), [lo, hi](double v) { return v >= lo && v <= hi; },
+                      fmt::format("a number in [{}, {}]", lo, hi));
+}
 
 // A registered subcommand and the function that runs it after parsing (returns the exit status).
 struct Command {

@@ -62,9 +62,9 @@ Command add_eval(CLI::App& app) {
   cmd->add_option("MODEL", o->model, "Checkpoint written by neuroai train mlp")->required()->check(CLI::ExistingFile);
   cmd->add_option("--data", o->data, "Data directory (the one the model was trained on)")->capture_default_str();
   cmd->add_option("--test-limit", o->test_limit, "Use only the first N test samples (0 = all)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
-  cmd->add_option("--batch", o->batch, "Evaluation batch size")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--batch", o->batch, "Evaluation batch size")->check(positive())->capture_default_str();
   cmd->add_option("--threads", o->threads, "CPU threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--backend", o->backend, "Compute backend")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}))

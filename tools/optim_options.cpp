@@ -3,6 +3,7 @@
 #include <map>
 
 #include "kernels/error.h"
+#include "tools/commands.h"
 
 namespace neuroai::tools {
 namespace {
@@ -13,8 +14,9 @@ const std::map<std::string, LrSchedule> kSched = {
 }  // namespace
 
 void add_optim_options(CLI::App* cmd, OptimOptions& o) {
-  cmd->add_option("--optimizer", o.optimizer, "Optimizer")->check(CLI::IsMember({"adam", "sgd"}))->capture_default_str();
-  cmd->add_option("--lr", o.lr, "Base learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--optimizer", o.optimizer, "Optimizer")->check(CLI::IsMember({"adam", "sgd"}))
+      ->capture_default_str();
+  cmd->add_option("--lr", o.lr, "Base learning rate")->check(positive())->capture_default_str();
   cmd->add_option("--momentum", o.momentum, "SGD momentum")->capture_default_str();
   cmd->add_option("--weight-decay", o.weight_decay, "L2 weight decay")->capture_default_str();
   cmd->add_option("--lr-schedule", o.lr_schedule, "Learning-rate schedule")

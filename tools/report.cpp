@@ -206,7 +206,7 @@ Command add_report(CLI::App& app) {
   cmd->add_option("--out", o->out, "Report folder (default DIR/report)");
   cmd->add_option("--data", o->data, "Data directory for the MLP unit maps (default: the run's config)");
   cmd->add_option("--test-limit", o->test_limit, "Test samples for the unit maps")
-      ->check(CLI::PositiveNumber)
+      ->check(positive())
       ->capture_default_str();
   cmd->add_flag("--force", o->force, "Recompute unit_class.json even when it is newer than the checkpoint");
   return {cmd, [o]() { return run(*o); }};

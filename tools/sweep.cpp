@@ -329,10 +329,10 @@ Command add_sweep(CLI::App& app) {
       ->allow_extra_args(false);
   cmd->add_option("--set", o->set, "KEY=VALUE for every run (repeatable)")->allow_extra_args(false);
   cmd->add_option("--seeds", o->seeds, "Seeds per setting: seed, seed + 1, ... (seed from CONFIG or --set seed=S, default 0)")
-      ->check(CLI::PositiveNumber)
+      ->check(positive())
       ->capture_default_str();
   cmd->add_option("--jobs", o->jobs, "Runs at a time (each uses the config's --threads)")
-      ->check(CLI::PositiveNumber)
+      ->check(positive())
       ->capture_default_str();
   cmd->add_option("--out", o->out, "Sweep folder: one run folder per setting and seed, summary.csv, summary.md")
       ->required();

@@ -94,7 +94,7 @@ void add_options(CLI::App* cmd, GnnOptions& o) {
   cmd->add_option("--labels", o.src.labels, "Labels file for an edge-list graph (node label per line)");
   cmd->add_option("--features", o.src.features, "Features file for an edge-list graph (one row per node)");
   cmd->add_option("--feature-dim", o.src.feature_dim, "Width F of generated contextual-SBM features")
-      ->check(CLI::PositiveNumber)
+      ->check(positive())
       ->capture_default_str();
   cmd->add_option("--feature-signal", o.src.feature_signal,
                   "s of x = s u_y + noise (< 0: 1 for sbm, 0 for er and files without features)")
@@ -102,8 +102,10 @@ void add_options(CLI::App* cmd, GnnOptions& o) {
   cmd->add_option("--task", o.task, "nodes (classification) or links (link prediction, labels hidden)")
       ->check(CLI::IsMember({"nodes", "links"}))
       ->capture_default_str();
-  cmd->add_option("--train-fraction", o.tc.train_fraction, "Labelled training nodes (nodes task)")->capture_default_str();
-  cmd->add_option("--test-edges", o.tc.test_edge_fraction, "Held-out edge fraction (links task)")->capture_default_str();
+  cmd->add_option("--train-fraction", o.tc.train_fraction, "Labelled training nodes (nodes task)")
+      ->capture_default_str();
+  cmd->add_option("--test-edges", o.tc.test_edge_fraction, "Held-out edge fraction (links task)")
+      ->capture_default_str();
   cmd->add_option("--edge-sparsity", o.tc.edge_sparsity, "Target fraction of edges pruned")->capture_default_str();
   cmd->add_option("--edge-prune", o.edge_prune, "hebbian (EMA of a_ij), community (weakest inter-Louvain), random, none")
       ->check(CLI::IsMember({"hebbian", "community", "random", "none"}))
@@ -111,21 +113,22 @@ void add_options(CLI::App* cmd, GnnOptions& o) {
   cmd->add_option("--prune-schedule", o.schedule, "cubic (to the target) or fraction (--prune-rate per event)")
       ->check(CLI::IsMember({"cubic", "fraction"}))
       ->capture_default_str();
-  cmd->add_option("--prune-start", o.tc.prune_start, "Pruning starts at this fraction of training")->capture_default_str();
+  cmd->add_option("--prune-start", o.tc.prune_start, "Pruning starts at this fraction of training")
+      ->capture_default_str();
   cmd->add_option("--prune-end", o.tc.prune_end, "Cubic schedule reaches the target at this fraction")
       ->capture_default_str();
   cmd->add_option("--prune-every", o.tc.prune_every, "Epochs between prune events")->capture_default_str();
   cmd->add_option("--prune-rate", o.tc.prune_rate, "Fraction schedule: share of remaining edges per event")
       ->capture_default_str();
   cmd->add_flag("--no-degree-guard", o.no_degree_guard, "Allow pruning a node's last edge");
-  cmd->add_option("--epochs", o.tc.epochs, "Full-graph training steps")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--epochs", o.tc.epochs, "Full-graph training steps")->check(positive())->capture_default_str();
   cmd->add_option("--lr", o.tc.optim.lr, "Adam learning rate of the layers")->capture_default_str();
   cmd->add_option("--edge-lr", o.tc.edge_lr, "Adam learning rate of w, alpha and the rule")->capture_default_str();
   cmd->add_option("--weight-decay", o.tc.optim.weight_decay, "L2 on the layer weights")->capture_default_str();
   cmd->add_option("--hidden", o.mc.hidden, "Hidden width (and embedding width for links)")
-      ->check(CLI::PositiveNumber)
+      ->check(positive())
       ->capture_default_str();
-  cmd->add_option("--layers", o.mc.layers, "GCN layers")->check(CLI::Range(1, 8))->capture_default_str();
+  cmd->add_option("--layers", o.mc.layers, "GCN layers")->check(in_range(1, 8))->capture_default_str();
   cmd->add_option("--w-init", o.mc.w_init, "Initial edge logit w (a = sigmoid(w))")->capture_default_str();
   cmd->add_option("--alpha-init", o.mc.alpha_init, "Initial Hebbian gain alpha")->capture_default_str();
   cmd->add_option("--eta", o.mc.eta_init, "Initial Hebbian rate eta")->capture_default_str();

@@ -125,7 +125,8 @@ Command add_train_mlp(CLI::App& app) {
       "mlp", "Train the MLP with cortical sheets, lateral inhibition, IDR and magnitude pruning on an image data set");
   cmd->add_option("--data", o->data, "Data directory: IDX (MNIST / Fashion-MNIST) or CIFAR-10 binary")
       ->capture_default_str();
-  cmd->add_option("--hidden", o->mc.hidden, "Hidden layer widths, comma separated")->delimiter(',')->capture_default_str();
+  cmd->add_option("--hidden", o->mc.hidden, "Hidden layer widths, comma separated")->delimiter(',')
+      ->capture_default_str();
   cmd->add_option("--grid", o->grid,
                   "Sheet of each hidden layer, e.g. 32x32,32x32 (default: rows = largest divisor of the width <= "
                   "sqrt(width))");
@@ -144,22 +145,26 @@ Command add_train_mlp(CLI::App& app) {
       ->expected(0, 1)
       ->default_str("divisive")
       ->check(CLI::IsMember({"none", "divisive", "dog", "kwta"}));
-  cmd->add_option("--idr-l1", o->tc.idr.l1, "IDR: L1 on hidden activations, lambda1 (SPEC §3.1); default 0 = off, the "
-                                         "flag alone = 1e-4")
+  cmd->add_option("--idr-l1", o->tc.idr.l1,
+                  "IDR: L1 on hidden activations, lambda1 (SPEC §3.1); default 0 = off, the flag alone = 1e-4")
       ->expected(0, 1)
       ->default_str("1e-4")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--idr-entropy", o->tc.idr.entropy, "IDR: SAUCIE usage entropy, lambdaH (SPEC §3.2); default 0 = off")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--idr-pr", o->tc.idr.pr, "IDR: participation-ratio penalty on PR/N, lambdaPR (SPEC §3.3); default 0 = off")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--spatial-loss", o->tc.spatial.alpha, "TDANN spatial loss weight alpha (SPEC §5 d1); default 0 = off, the "
-                                                "flag alone = 0.25")
+      ->check(non_negative());
+  cmd->add_option("--idr-entropy", o->tc.idr.entropy,
+                  "IDR: SAUCIE usage entropy, lambdaH (SPEC §3.2); default 0 = off")
+      ->check(non_negative());
+  cmd->add_option("--idr-pr", o->tc.idr.pr,
+                  "IDR: participation-ratio penalty on PR/N, lambdaPR (SPEC §3.3); default 0 = off")
+      ->check(non_negative());
+  cmd->add_option("--spatial-loss", o->tc.spatial.alpha,
+                  "TDANN spatial loss weight alpha (SPEC §5 d1); default 0 = off, the flag alone = 0.25")
       ->expected(0, 1)
       ->default_str("0.25")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_flag("--merge", o->tc.merge, "Tile-local neuron merging by cosine similarity after every epoch (SPEC §2.7)");
-  cmd->add_option("--merge-threshold", o->tc.merge_cfg.threshold, "Cosine threshold tau of --merge")->capture_default_str();
+      ->check(non_negative());
+  cmd->add_flag("--merge", o->tc.merge,
+                "Tile-local neuron merging by cosine similarity after every epoch (SPEC §2.7)");
+  cmd->add_option("--merge-threshold", o->tc.merge_cfg.threshold, "Cosine threshold tau of --merge")
+      ->capture_default_str();
   cmd->add_option("--prune", o->prune, "Pruning: gradual (cubic GMP), iterative (lottery tickets), oneshot, none")
       ->check(CLI::IsMember(keys(kPrune)))
       ->capture_default_str();
@@ -168,7 +173,7 @@ Command add_train_mlp(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--distance-weight", o->tc.prune.distance_weight,
                   "Score |W| / (1 + c * wiring length) (SPEC §5 d2); 0 = plain magnitude")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
   cmd->add_option("--prune-start", o->tc.prune.start, "Gradual: start, fraction of training (oneshot: when)")
       ->capture_default_str();
@@ -177,7 +182,8 @@ Command add_train_mlp(CLI::App& app) {
   cmd->add_option("--prune-every", o->tc.prune.every, "Gradual: steps between prune events")->capture_default_str();
   cmd->add_option("--rounds", o->tc.prune.rounds, "Iterative: pruning rounds (each followed by --epochs of retraining)")
       ->capture_default_str();
-  cmd->add_option("--rewind-step", o->tc.prune.rewind_step, "Iterative: rewind survivors and the LR schedule to this step")
+  cmd->add_option("--rewind-step", o->tc.prune.rewind_step,
+                  "Iterative: rewind survivors and the LR schedule to this step")
       ->capture_default_str();
   add_optim_options(cmd, o->optim);
   cmd->add_option("--sparse-format", o->sparse_format,
@@ -189,10 +195,10 @@ Command add_train_mlp(CLI::App& app) {
                   "auto format: hand over to CSR below this density instead of the measured break-even (0 = measure)")
       ->capture_default_str();
   cmd->add_option("--train-limit", o->train_limit, "Use only the first N training samples (0 = all)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
   cmd->add_option("--test-limit", o->test_limit, "Use only the first N test samples (0 = all)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
   cmd->add_flag("--quiet", o->tc.quiet, "No progress output (results still print)");
   cmd->add_option("--resume", o->resume,

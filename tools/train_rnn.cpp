@@ -119,11 +119,11 @@ void add_options(CLI::App* cmd, RnnOptions& o, CellKind cell) {
   cmd->add_option("--data", o.task.data_dir, "Fashion-MNIST directory (seq-fashion)")->capture_default_str();
   cmd->add_option("--seq-len", o.task.seq_len, "Sequence length T (0 = task default: 28, adding 100, sines 64)")
       ->capture_default_str();
-  cmd->add_option("--hidden", o.mc.hidden, "Hidden units H")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--epochs", o.tc.epochs, "Training epochs")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--batch", o.tc.batch, "Minibatch size")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--hidden", o.mc.hidden, "Hidden units H")->check(positive())->capture_default_str();
+  cmd->add_option("--epochs", o.tc.epochs, "Training epochs")->check(positive())->capture_default_str();
+  cmd->add_option("--batch", o.tc.batch, "Minibatch size")->check(positive())->capture_default_str();
   cmd->add_option("--sparsity", o.tc.sparsity, "Final sparsity of W_ih and W_hh (0 = no pruning)")
-      ->check(CLI::Range(0.0, 0.999))
+      ->check(in_range(0.0, 0.999))
       ->capture_default_str();
   cmd->add_option("--out", o.out, "Run directory (default runs/<cell>-<task>)");
   cmd->add_option("--seed", o.tc.seed, "Random seed (init, shuffling, synthetic data)")->capture_default_str();
@@ -132,13 +132,13 @@ void add_options(CLI::App* cmd, RnnOptions& o, CellKind cell) {
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
       ->capture_default_str();
   cmd->add_option("--kappa", o.mc.kappa, "Phase-gate strength (SPEC 6.2; 0 = plain cell)")
-      ->check(CLI::Range(0.0, 1.0))
+      ->check(in_range(0.0, 1.0))
       ->capture_default_str();
-  cmd->add_option("--groups", o.mc.groups, "Phase groups G on a ring")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--period", o.mc.period, "Gate period P in steps")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--groups", o.mc.groups, "Phase groups G on a ring")->check(positive())->capture_default_str();
+  cmd->add_option("--period", o.mc.period, "Gate period P in steps")->check(positive())->capture_default_str();
   if (cell == CellKind::Rnn) {
     cmd->add_option("--alpha", o.mc.alpha, "Leak alpha = dt / tau (1 = vanilla RNN)")
-        ->check(CLI::Range(1e-6, 1.0))
+        ->check(in_range(1e-6, 1.0))
         ->capture_default_str();
     cmd->add_option("--group-alphas", o.mc.group_alphas, "One alpha per phase group (multiple timescales)")
         ->delimiter(',');
@@ -149,13 +149,14 @@ void add_options(CLI::App* cmd, RnnOptions& o, CellKind cell) {
   cmd->add_option("--prune-blocks", o.prune_blocks, "gate: rank per gate block; matrix: per weight matrix")
       ->check(CLI::IsMember({"gate", "matrix"}))
       ->capture_default_str();
-  cmd->add_option("--prune-start", o.tc.prune_start, "Pruning starts at this fraction of training")->capture_default_str();
+  cmd->add_option("--prune-start", o.tc.prune_start, "Pruning starts at this fraction of training")
+      ->capture_default_str();
   cmd->add_option("--prune-end", o.tc.prune_end, "Final sparsity reached at this fraction")->capture_default_str();
   cmd->add_option("--prune-every", o.tc.prune_every, "Steps between prune events")
-      ->check(CLI::PositiveNumber)
+      ->check(positive())
       ->capture_default_str();
   cmd->add_option("--relevance-beta", o.tc.relevance_beta, "Relevance trace decay beta")->capture_default_str();
-  cmd->add_option("--clip", o.tc.clip, "Max global gradient norm (0 = off)")->check(CLI::NonNegativeNumber)
+  cmd->add_option("--clip", o.tc.clip, "Max global gradient norm (0 = off)")->check(non_negative())
       ->capture_default_str();
   add_optim_options(cmd, o.optim);
   cmd->add_option("--idr-l1", o.tc.idr.l1, "IDR: L1 on hidden states, (batch, time) samples (SPEC 3.1; 1e-4 typical)")
@@ -168,16 +169,17 @@ void add_options(CLI::App* cmd, RnnOptions& o, CellKind cell) {
   cmd->add_option("--switch-density", o.tc.switch_density, "Hand over to CSR below this density (0 = measured)")
       ->capture_default_str();
   cmd->add_option("--train-limit", o.task.train_limit, "Training sequences (0 = all / 10000 synthetic)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
   cmd->add_option("--test-limit", o.task.test_limit, "Test sequences (0 = all / 2000 synthetic)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
-  cmd->add_option("--eval-batch", o.tc.eval_batch, "Evaluation batch size")->check(CLI::PositiveNumber)
+  cmd->add_option("--eval-batch", o.tc.eval_batch, "Evaluation batch size")->check(positive())
       ->capture_default_str();
-  cmd->add_flag("--merge", o.tc.merge, "Merge units with near-identical activity traces within a phase group, per epoch");
+  cmd->add_flag("--merge", o.tc.merge,
+                "Merge units with near-identical activity traces within a phase group, per epoch");
   cmd->add_option("--merge-threshold", o.tc.merge_threshold, "Cosine threshold tau for --merge")
-      ->check(CLI::Range(0.0, 1.0))
+      ->check(in_range(0.0, 1.0))
       ->capture_default_str();
   cmd->add_flag("--quiet", o.tc.quiet, "No progress bar");
   cmd->add_option("--resume", o.resume,

@@ -134,6 +134,24 @@ TEST(StudyConfig, StepScheduleWithoutItsIntervalIsRefused) {
   }
 }
 
+// A number out of range is a usage error that names the option, what it expects and what it got,
+// nothing is written.
+TEST(StudyConfig, OutOfRangeNumbersNameTheOptionAndTheRange) {
+  const fs::path d = scratch("ranges");
+  const std::pair<std::string, std::string> cases[] = {
+      {"train mlp --lr -1", "--lr: expected a number > 0, got -1"},
+      {"train mlp --idr-entropy -0.5", "--idr-entropy: expected a number >= 0, got -0.5"},
+      {"train gru --kappa 2", "--kappa: expected a number in [0, 1], got 2"},
+      {"train gnn --layers 9", "--layers: expected a number in [1, 8], got 9"},
+      {"train rnn --hidden x", "--hidden: expected a number, got 'x'"}};
+  for (const auto& [args, message] : cases) {
+    const Result r = sh(kExe + " " + args + " --out " + (d / "run").string());
+    EXPECT_EQ(r.rc, 2) << args << ": " << r.out;
+    EXPECT_NE(r.out.find(message), std::string::npos) << args << ": " << r.out;
+  }
+  EXPECT_FALSE(fs::exists(d / "run"));
+}
+
 TEST(StudyExit, StatusesAreZeroOneTwo) {
   EXPECT_EQ(sh(kExe + " --version").rc, 0);
   EXPECT_EQ(sh(kExe + " train mlp --no-such-option").rc, 2);
