@@ -44,16 +44,18 @@ struct Gram {
   double trace = 0.0;
 };
 
-Gram centered_gram(const float* h, int64_t n, int64_t d) {
+// H~ (n, d): H with its column means subtracted, in double.
+std::vector<double> centered(const float* h, int64_t n, int64_t d) {
   const std::vector<double> mu = column_means(h, n, d);
-  std::vector<double> a(size_t(n * d));  // H~ (n, d)
-  Gram r;
+  std::vector<double> a(size_t(n * d));
   for (int64_t s = 0; s < n; ++s)
-    for (int64_t i = 0; i < d; ++i) {
-      const double v = double(h[s * d + i]) - mu[size_t(i)];
-      a[size_t(s * d + i)] = v;
-      r.trace += v * v;
-    }
+    for (int64_t i = 0; i < d; ++i) a[size_t(s * d + i)] = double(h[s * d + i]) - mu[size_t(i)];
+  return a;
+}
+
+Gram centered_gram(const std::vector<double>& a, int64_t n, int64_t d) {
+  Gram r;
+  for (double v : a) r.trace += v * v;
   const bool by_units = n >= d;
   r.m = by_units ? d : n;
   r.g.assign(size_t(r.m * r.m), 0.0);
@@ -63,6 +65,8 @@ Gram centered_gram(const float* h, int64_t n, int64_t d) {
     for (int64_t j = i + 1; j < r.m; ++j) r.g[size_t(j * r.m + i)] = r.g[size_t(i * r.m + j)];
   return r;
 }
+
+Gram centered_gram(const float* h, int64_t n, int64_t d) { return centered_gram(centered(h, n, d), n, d); }
 
 // Eigenvalues (ascending) of the symmetric m x m matrix g (LAPACK dsyevd from OpenBLAS; g is overwritten).
 std::vector<double> symmetric_eigenvalues(std::vector<double>& g, int64_t m) {
@@ -181,6 +185,50 @@ Dimensionality dimensionality(const float* h, int64_t n, int64_t d) {
     if (p > 0.0) entropy -= p * std::log(p);
   }
   r.effective_rank = std::exp(entropy);
+  return r;
+}
+
+ClassSplit class_covariance_split(const float* h, const int32_t* labels, int64_t n, int64_t d, int classes) {
+  check_args("class_covariance_split", h, n, d);
+  NEUROAI_CHECK(labels != nullptr && classes >= 1,
+                "class_covariance_split: {} classes and labels {}; expected >= 1 class and a label per sample",
+                classes, labels ? "given" : "null");
+  const std::vector<double> a = centered(h, n, d);
+  // Rows b_c = sqrt(n_c) (mu_c - mu) of B (classes, d): S_b = B^T B = n C_b, and T = A^T A = n C.
+  std::vector<double> b(size_t(classes * d), 0.0);
+  std::vector<int64_t> count(size_t(classes), 0);
+  for (int64_t s = 0; s < n; ++s) {
+    const int32_t c = labels[s];
+    NEUROAI_CHECK(c >= 0 && c < classes, "class_covariance_split: label {} of sample {} outside [0, {})", c, s,
+                  classes);
+    ++count[size_t(c)];
+    for (int64_t i = 0; i < d; ++i) b[size_t(c * d + i)] += a[size_t(s * d + i)];
+  }
+  for (int c = 0; c < classes; ++c)
+    if (count[size_t(c)] > 0)
+      for (int64_t i = 0; i < d; ++i) b[size_t(c * d + i)] /= std::sqrt(double(count[size_t(c)]));
+  const Gram t = centered_gram(a, n, d);
+  double tr_t2 = 0.0;
+  for (double v : t.g) tr_t2 += v * v;
+  // B B^T (classes x classes) has S_b's nonzero spectrum.
+  std::vector<double> gb(size_t(classes * classes), 0.0);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, classes, classes, int(d), 1.0, b.data(), int(d), b.data(),
+              int(d), 0.0, gb.data(), classes);
+  double tr_b = 0.0, tr_b2 = 0.0;
+  for (int c = 0; c < classes; ++c) tr_b += gb[size_t(c * classes + c)];
+  for (double v : gb) tr_b2 += v * v;
+  // tr(T S_b) = sum_c b_c^T A^T A b_c = ||A B^T||_F^2.
+  std::vector<double> p(size_t(n * classes), 0.0);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(n), classes, int(d), 1.0, a.data(), int(d), b.data(),
+              int(d), 0.0, p.data(), classes);
+  double tr_tb = 0.0;
+  for (double v : p) tr_tb += v * v;
+  ClassSplit r;
+  if (t.trace <= 0.0) return r;
+  const double tr_w = t.trace - tr_b, tr_w2 = tr_t2 - 2.0 * tr_tb + tr_b2;
+  r.between_share = tr_b / t.trace;
+  if (tr_b > 1e-12 * t.trace) r.pr_between = tr_b * tr_b / tr_b2;
+  if (tr_w > 1e-12 * t.trace && tr_w2 > 0.0) r.pr_within = tr_w * tr_w / tr_w2;
   return r;
 }
 

@@ -22,6 +22,18 @@ struct Dimensionality {
 };
 Dimensionality dimensionality(const float* h, int64_t n, int64_t d);
 
+// The covariance of the batch-centered H split by class (beside SPEC §10's measures): C = C_b + C_w with
+// C_b = sum_c w_c (mu_c - mu)(mu_c - mu)^T (w_c = n_c / n, mu_c the class means) and C_w the pooled
+// within-class covariance. between_share = tr C_b / tr C; pr_between and pr_within are the participation
+// ratios of the two parts (pr_between <= classes - 1). A classifier's last hidden layer holds most of its
+// variance between the classes, so the class structure bounds its PR from below as well as above; the
+// split says which part a penalty moved. labels: n values in [0, classes). A part without variance
+// gets PR 0; all 0 when H has no variance.
+struct ClassSplit {
+  double between_share = 0.0, pr_between = 0.0, pr_within = 0.0;
+};
+ClassSplit class_covariance_split(const float* h, const int32_t* labels, int64_t n, int64_t d, int classes);
+
 // TwoNN intrinsic dimension (Facco et al. 2017): duplicate points dropped (a ReLU layer maps many
 // samples to the same code), mu_i = r2_i / r1_i (second / first neighbour distance), mu sorted
 // ascending, x_k = log mu_(k), y_k = -log(1 - k / N), slope through the origin over k <= 0.9 N.

@@ -174,7 +174,7 @@ EvalResult evaluate(Mlp& model, const Dataset& test, int64_t eval_batch, int64_t
   Buffer<int32_t> labels(b, bs), pred(b, bs);
   Buffer<float> loss(b, 1);
   std::vector<float> xh, acts(size_t(m * units));
-  std::vector<int32_t> yh, ph;
+  std::vector<int32_t> yh, ph, metric_labels;
   std::vector<int64_t> idx(static_cast<size_t>(bs));
   double loss_sum = 0.0;
   int64_t correct = 0;
@@ -195,6 +195,7 @@ EvalResult evaluate(Mlp& model, const Dataset& test, int64_t eval_batch, int64_t
     if (s < m) {
       const int64_t k = std::min(n, m - s);
       b.download(acts.data() + s * units, model.hidden_output(last).data, size_t(k * units) * sizeof(float));
+      metric_labels.insert(metric_labels.end(), yh.begin(), yh.begin() + k);
     }
   }
   EvalResult r;
@@ -209,6 +210,10 @@ EvalResult evaluate(Mlp& model, const Dataset& test, int64_t eval_batch, int64_t
     r.n90 = dim.n90;
     r.effective_rank = dim.effective_rank;
     r.twonn_id = twonn_dimension(acts.data(), m, units);
+    const ClassSplit split = class_covariance_split(acts.data(), metric_labels.data(), m, units, int(classes));
+    r.between_class_share = split.between_share;
+    r.pr_between_class = split.pr_between;
+    r.pr_within_class = split.pr_within;
     r.neighbour_corr = neighbour_correlation(acts.data(), m, s.rows, s.cols);
     // SPEC §10: rho_sp = 1 - SL, with SL the TDANN loss over neighbourhoods (radius 5) as trained, on
     // 32 seeded neighbourhoods; the all-pairs correlation of metrics.h is kept as spatial_corr_global.
@@ -339,6 +344,9 @@ public:
             {"n90", ev.n90},
             {"effective_rank", ev.effective_rank},
             {"twonn_id", ev.twonn_id},
+            {"between_class_share", ev.between_class_share},
+            {"pr_between_class", ev.pr_between_class},
+            {"pr_within_class", ev.pr_within_class},
             {"neighbour_corr", ev.neighbour_corr},
             {"spatial_corr", ev.spatial_corr},
             {"spatial_corr_global", ev.spatial_corr_global},

@@ -67,6 +67,8 @@ struct EvalResult {
   // Dimensionality (SPEC §10): n90 and effective rank of the covariance spectrum, TwoNN intrinsic dimension.
   int64_t n90 = 0;
   double effective_rank = 0.0, twonn_id = 0.0;
+  // The covariance split by test label (metrics.h class_covariance_split).
+  double between_class_share = 0.0, pr_between_class = 0.0, pr_within_class = 0.0;
 };
 
 struct TrainResult {

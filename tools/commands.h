@@ -8,6 +8,10 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+namespace neuroai {
+struct EvalResult;
+}  // namespace neuroai
+
 namespace neuroai::tools {
 
 // Numeric option checks whose errors name the option, what was expected and what was given
@@ -59,6 +63,8 @@ Command add_sweep(CLI::App& app);
 Command add_report(CLI::App& app);
 Command add_inspect(CLI::App& app);
 Command add_export(CLI::App& app);
+// tools/train_mlp.cpp: the activity metrics of an MLP evaluation, for `train mlp` and `eval`.
+void print_mlp_activity(const EvalResult& e);
 bool is_rnn_checkpoint(const std::string& path);
 int eval_rnn(const std::string& path, const std::string& data_dir, int64_t test_limit, int64_t batch, int threads,
              const std::string& backend);

@@ -41,10 +41,7 @@ int run(const EvalOptions& o) {
   apply_standardization(data.test, mc.input_mean, mc.input_std);
   const EvalResult r = evaluate(model, data.test, o.batch, 2000);
   fmt::print("test_acc {:.4f}  test_loss {:.4f}  ({} test samples)\n", r.acc, r.loss, r.n);
-  fmt::print("last hidden layer: activation_sparsity {:.3f}  participation_ratio {:.1f}  n90 {}  effective_rank {:.1f}  "
-             "twonn_id {:.1f}\n  neighbour_corr {:.3f}  spatial_corr {:.3f} (all pairs {:.3f})\n",
-             r.activation_sparsity, r.participation_ratio, r.n90, r.effective_rank, r.twonn_id, r.neighbour_corr,
-             r.spatial_corr, r.spatial_corr_global);
+  print_mlp_activity(r);
   for (const auto& l : layer_infos(model))
     fmt::print("  {:<10} {:>11} density {:.4f}  nnz {:>9}  {}\n", l.name, fmt::format("{}x{}", l.out, l.in),
                l.density, l.nnz, l.format);

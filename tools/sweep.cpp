@@ -60,7 +60,8 @@ struct Run {
 
 // Columns of the summary, in order, when a run's final metrics have them.
 const std::vector<std::string> kMetrics = {"test_acc", "test_loss", "sparsity", "density", "samples_per_s",
-                                           "participation_ratio", "twonn_id", "activation_sparsity", "train_loss"};
+                                           "participation_ratio", "pr_between_class", "pr_within_class",
+                                           "twonn_id", "activation_sparsity", "train_loss"};
 
 Axis parse_axis(const std::string& spec) {
   const auto eq = spec.find('=');

@@ -18,6 +18,14 @@
 
 namespace neuroai::tools {
 
+void print_mlp_activity(const EvalResult& e) {
+  fmt::print("last hidden layer: activation_sparsity {:.3f}  participation_ratio {:.1f}  n90 {}  effective_rank {:.1f}  "
+             "twonn_id {:.1f}\n  variance between classes {:.2f} (PR {:.1f}), within (PR {:.1f})\n"
+             "  neighbour_corr {:.3f}  spatial_corr {:.3f} (all pairs {:.3f})\n",
+             e.activation_sparsity, e.participation_ratio, e.n90, e.effective_rank, e.twonn_id, e.between_class_share,
+             e.pr_between_class, e.pr_within_class, e.neighbour_corr, e.spatial_corr, e.spatial_corr_global);
+}
+
 namespace {
 
 // The options bind straight to the trainer's and the model's configs, so their defaults are the ones
@@ -58,10 +66,7 @@ void print_summary(const TrainResult& r, const std::string& out_dir) {
   const auto& e = r.final_eval;
   fmt::print("\nresult: test_acc {:.4f}  test_loss {:.4f}  ({} test samples, {} epochs, {} steps, {:.0f} s)\n", e.acc,
              e.loss, e.n, r.epochs_done, r.steps, r.train_seconds);
-  fmt::print("last hidden layer: activation_sparsity {:.3f}  participation_ratio {:.1f}  n90 {}  effective_rank {:.1f}  "
-             "twonn_id {:.1f}\n  neighbour_corr {:.3f}  spatial_corr {:.3f} (all pairs {:.3f})\n",
-             e.activation_sparsity, e.participation_ratio, e.n90, e.effective_rank, e.twonn_id, e.neighbour_corr,
-             e.spatial_corr, e.spatial_corr_global);
+  print_mlp_activity(e);
   fmt::print("{:<10} {:>11} {:>8} {:>9} {:>6} {:>14}\n", "layer", "out x in", "density", "nnz", "format",
              "CSR from step");
   for (const auto& l : r.layers)

@@ -179,6 +179,82 @@ TEST(Dimensionality, MatchesPrOnRandomDataAndIsZeroWithoutVariance) {
   EXPECT_THROW(dimensionality(nullptr, 4, 5), Error);
 }
 
+// PR of a d x d matrix: (tr C)^2 / tr(C^2).
+double matrix_pr(const std::vector<double>& c, int64_t d) {
+  double tr = 0.0, tr2 = 0.0;
+  for (int64_t i = 0; i < d; ++i) tr += c[size_t(i * d + i)];
+  for (double v : c) tr2 += v * v;
+  return tr * tr / tr2;
+}
+
+// class_covariance_split against C_b and C_w built directly (d x d, in double).
+void expect_split_matches_direct(int64_t n, int64_t d) {
+  const int classes = 4;  // class 3 has no sample
+  auto h = gaussian(n, d, 11);
+  std::vector<int32_t> y(static_cast<size_t>(n));
+  for (int64_t s = 0; s < n; ++s) {
+    y[size_t(s)] = int32_t(s % 3);
+    for (int64_t i = 0; i < d; ++i) h[size_t(s * d + i)] += float((y[size_t(s)] + 1) * (i % 3) - 1);  // class offsets
+  }
+  // Class means; C_b = sum_c w_c (mu_c - mu)(mu_c - mu)^T; C_w = the mean outer product of each sample's
+  // deviation from its class mean.
+  std::vector<double> mu(size_t(d), 0.0), mc(size_t(classes * d), 0.0);
+  std::vector<int64_t> nc(size_t(classes), 0);
+  for (int64_t s = 0; s < n; ++s) {
+    ++nc[size_t(y[size_t(s)])];
+    for (int64_t i = 0; i < d; ++i) {
+      mu[size_t(i)] += h[size_t(s * d + i)] / double(n);
+      mc[size_t(y[size_t(s)] * d + i)] += h[size_t(s * d + i)];
+    }
+  }
+  for (int c = 0; c < classes; ++c)
+    for (int64_t i = 0; i < d; ++i) mc[size_t(c * d + i)] /= double(std::max<int64_t>(1, nc[size_t(c)]));
+  std::vector<double> cb(size_t(d * d), 0.0), cw(size_t(d * d), 0.0);
+  for (int c = 0; c < classes; ++c)
+    for (int64_t i = 0; i < d; ++i)
+      for (int64_t j = 0; j < d; ++j)
+        cb[size_t(i * d + j)] += double(nc[size_t(c)]) / double(n) * (mc[size_t(c * d + i)] - mu[size_t(i)]) *
+                                 (mc[size_t(c * d + j)] - mu[size_t(j)]);
+  for (int64_t s = 0; s < n; ++s) {
+    const double* m = mc.data() + y[size_t(s)] * d;
+    for (int64_t i = 0; i < d; ++i)
+      for (int64_t j = 0; j < d; ++j)
+        cw[size_t(i * d + j)] += (h[size_t(s * d + i)] - m[i]) * (h[size_t(s * d + j)] - m[j]) / double(n);
+  }
+  double tr_b = 0.0, tr_w = 0.0;
+  for (int64_t i = 0; i < d; ++i) tr_b += cb[size_t(i * d + i)], tr_w += cw[size_t(i * d + i)];
+  const ClassSplit r = class_covariance_split(h.data(), y.data(), n, d, classes);
+  EXPECT_NEAR(r.between_share, tr_b / (tr_b + tr_w), 1e-9);
+  EXPECT_NEAR(r.pr_between, matrix_pr(cb, d), 1e-9);
+  EXPECT_NEAR(r.pr_within, matrix_pr(cw, d), 1e-9);
+  EXPECT_LE(r.pr_between, 2.0 + 1e-9);  // 3 classes present: rank <= 2
+}
+
+TEST(ClassSplit, MatchesBetweenAndWithinCovariancesBuiltDirectly) {
+  expect_split_matches_direct(90, 7);    // through the d x d Gram
+  expect_split_matches_direct(90, 120);  // through the n x n Gram
+}
+
+TEST(ClassSplit, PureClassCodesHaveNoWithinPartAndBadLabelsThrow) {
+  // Every sample is its class's one-hot code: all variance is between the classes, whose centered codes
+  // span a regular 2-simplex, so PR(between) = 2 with 3 equally frequent classes.
+  const int64_t n = 30, d = 3;
+  std::vector<float> h(size_t(n * d), 0.f);
+  std::vector<int32_t> y(static_cast<size_t>(n));
+  for (int64_t s = 0; s < n; ++s) y[size_t(s)] = int32_t(s % 3), h[size_t(s * d + s % 3)] = 1.f;
+  const ClassSplit r = class_covariance_split(h.data(), y.data(), n, d, 3);
+  EXPECT_NEAR(r.between_share, 1.0, 1e-12);
+  EXPECT_NEAR(r.pr_between, 2.0, 1e-9);
+  EXPECT_EQ(r.pr_within, 0.0);
+  y[5] = 3;
+  EXPECT_THROW(class_covariance_split(h.data(), y.data(), n, d, 3), Error);
+  EXPECT_THROW(class_covariance_split(h.data(), nullptr, n, d, 3), Error);
+  std::vector<float> flat(size_t(n * d), 2.f);
+  const ClassSplit z = class_covariance_split(flat.data(), y.data(), n, d, 4);
+  EXPECT_EQ(z.between_share, 0.0);
+  EXPECT_EQ(z.pr_between, 0.0);
+}
+
 // n points uniform in a k-dimensional cube, embedded in d dimensions by a random rotation of the first k axes.
 std::vector<float> uniform_manifold(int64_t n, int64_t k, int64_t d, uint64_t seed) {
   std::mt19937_64 rng(seed);
