@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include "kernels/error.h"
 
 namespace neuroai {
@@ -47,6 +49,13 @@ GmpSchedule GmpSchedule::from_fractions(double s_i, double s_f, int64_t total_st
   g.dt = std::min(dt, std::max<int64_t>(1, window));
   g.n = std::max<int64_t>(1, window / g.dt);
   return g;
+}
+
+std::string GmpSchedule::shortened_note(int64_t requested_dt, const char* option, const char* unit) const {
+  if (dt >= requested_dt) return {};
+  return fmt::format("note: {} {} is longer than the pruning window of this run ({} {}s): pruning every {} {}s, "
+                     "the target reached at {} {}",
+                     option, requested_dt, end_step() - t0, unit, dt, unit, unit, end_step());
 }
 
 }  // namespace neuroai

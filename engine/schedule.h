@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace neuroai {
 
@@ -20,6 +21,9 @@ struct GmpSchedule {
   // From total steps and fractions: t0 = round(start * total), end = round(end * total),
   // dt = min(dt, max(1, end - t0)), n = max(1, (end - t0) / dt): the last event is never after `end`.
   static GmpSchedule from_fractions(double s_i, double s_f, int64_t total_steps, double start, double end, int64_t dt);
+  // For the run's log: a note when from_fractions shortened the requested interval (a run too short for
+  // it), naming the option; empty otherwise. unit: "step" or "epoch".
+  std::string shortened_note(int64_t requested_dt, const char* option, const char* unit) const;
 };
 
 }  // namespace neuroai

@@ -463,7 +463,11 @@ GnnTrainResult train_gnn(Backend& b, const Graph& g, GnnConfig mc, const GnnTrai
   const int64_t fraction_start = std::llround(cfg.prune_start * cfg.epochs);
   const int64_t target_removed = std::llround(cfg.edge_sparsity * double(p0));
   Progress progress(cfg.epochs, cfg.label, cfg.quiet);
-  if (start_epoch > 0) progress.message(fmt::format("resuming after epoch {} from {}", start_epoch, state_path));
+  if (start_epoch > 0)
+    progress.message(fmt::format("resuming after epoch {} from {}", start_epoch, state_path));
+  else if (cfg.prune != EdgePrune::None && cfg.schedule == EdgeSchedule::Cubic &&
+           !sched.shortened_note(cfg.prune_every, "--prune-every", "epoch").empty())
+    progress.message(sched.shortened_note(cfg.prune_every, "--prune-every", "epoch"));
   LrConfig lrc;
   lrc.kind = LrSchedule::Constant;
   double loss = 0;

@@ -294,6 +294,10 @@ public:
     if (start_epoch > 0) {
       progress.message(fmt::format("resuming after epoch {} (step {}) from {}", start_epoch, step_, state_path_));
     } else {
+      if (cfg_.prune.method == PruneMethod::Gradual && cfg_.prune.sparsity > 0.0) {
+        const std::string note = pruner_->schedule().shortened_note(cfg_.prune.every, "--prune-every", "step");
+        if (!note.empty()) progress.message(note);
+      }
       // The initial weights are the first "last good checkpoint".
       save_checkpoint(0, 0, nullptr);
       pruner_->on_step(0, layers_);

@@ -484,6 +484,8 @@ RnnTrainResult train_rnn(Backend& be, const RnnConfig& model_cfg, const RnnTrain
   Progress prog(total, cfg.label, cfg.quiet);
   if (start_epoch > 0)
     prog.message(fmt::format("resuming after epoch {} (step {}) from {}", start_epoch, step, state_path));
+  else if (pruning && !sched.shortened_note(cfg.prune_every, "--prune-every", "step").empty())
+    prog.message(sched.shortened_note(cfg.prune_every, "--prune-every", "step"));
   RnnTrainResult res;
   const auto t_start = std::chrono::steady_clock::now();
   for (int epoch = start_epoch + 1; epoch <= cfg.epochs; ++epoch) {

@@ -153,9 +153,16 @@ def participation(epochs, out):
     if not xs:
         return None
     fig, ax = plt.subplots(figsize=(5, 3.4))
-    ax.plot(xs, ys, "o-")
+    ax.plot(xs, ys, "o-", label="all variance")
+    # MLP runs also split the covariance by class (engine/metrics.h class_covariance_split).
+    for key, label in (("pr_between_class", "between classes"), ("pr_within_class", "within classes")):
+        bx, by = series(epochs, key)
+        if bx:
+            ax.plot(bx, by, ".--", label=label)
     ax.set(xlabel="step", ylabel="participation ratio", title="Participation ratio (last hidden layer)")
     ax.grid(alpha=0.3)
+    if len(ax.get_lines()) > 1:
+        ax.legend(fontsize=8)
     return save(fig, out, "participation_ratio.png")
 
 

@@ -84,6 +84,11 @@ TEST(GmpSchedule, FromFractions) {
   GmpSchedule tiny = GmpSchedule::from_fractions(0.0, 0.9, 8, 0.05, 0.75, 100);
   EXPECT_EQ(tiny.end_step(), 6);
   EXPECT_DOUBLE_EQ(tiny.sparsity_at(6), 0.9);
+  // The run's log says so, naming the option; a schedule that kept its interval says nothing.
+  EXPECT_EQ(tiny.shortened_note(100, "--prune-every", "step"),
+            "note: --prune-every 100 is longer than the pruning window of this run (6 steps): pruning every 6 "
+            "steps, the target reached at step 6");
+  EXPECT_EQ(g.shortened_note(100, "--prune-every", "step"), "");
 }
 
 TEST(GmpSchedule, BadArgumentsThrow) {
