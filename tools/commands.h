@@ -65,7 +65,6 @@ Command add_inspect(CLI::App& app);
 Command add_export(CLI::App& app);
 // tools/train_mlp.cpp: the activity metrics of an MLP evaluation, for `train mlp` and `eval`.
 void print_mlp_activity(const EvalResult& e);
-bool is_rnn_checkpoint(const std::string& path);
 int eval_rnn(const std::string& path, const std::string& data_dir, int64_t test_limit, int64_t batch, int threads,
              const std::string& backend);
 

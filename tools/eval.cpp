@@ -1,12 +1,14 @@
 // `neuroai eval MODEL`: reloads a checkpoint written by `neuroai train mlp`, standardizes the test set
 // with the mean and std stored in it and reports test loss, accuracy and the activity metrics (the
-// same computation as the run's per-epoch evaluation). RNN / GRU checkpoints go to eval_rnn.
+// same computation as the run's per-epoch evaluation). RNN / GRU checkpoints go to eval_rnn; GNN
+// checkpoints are refused with a pointer to their run's metrics.
 #include <memory>
 #include <string>
 
 #include <fmt/format.h>
 
 #include "engine/dataset.h"
+#include "engine/safetensors.h"
 #include "kernels/registry.h"
 #include "models/mlp_trainer.h"
 #include "tools/commands.h"
@@ -25,7 +27,15 @@ struct EvalOptions {
 };
 
 int run(const EvalOptions& o) {
-  if (is_rnn_checkpoint(o.model)) return eval_rnn(o.model, o.data, o.test_limit, o.batch, o.threads, o.backend);
+  // The "family" metadata of RNN and GNN checkpoints; MLP checkpoints (the first family) have none.
+  const SafetensorsFile f = read_safetensors(o.model);
+  const auto family = f.metadata.find("family");
+  if (family != f.metadata.end() && family->second == "rnn")
+    return eval_rnn(o.model, o.data, o.test_limit, o.batch, o.threads, o.backend);
+  NEUROAI_CHECK(family == f.metadata.end() || family->second != "gnn",
+                "{} is a `neuroai train gnn` checkpoint; `neuroai eval` reloads MLP and RNN/GRU checkpoints. A GNN "
+                "run's final metrics are the last line of its metrics.jsonl; `neuroai inspect {}` lists its tensors",
+                o.model, o.model);
   BackendOptions bo;
   bo.threads = o.threads;
   auto backend = make_backend(o.backend, bo);

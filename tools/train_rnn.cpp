@@ -203,12 +203,6 @@ Command add_cell(CLI::App& app, CellKind cell) {
 Command add_train_gru(CLI::App& app) { return add_cell(app, CellKind::Gru); }
 Command add_train_rnn(CLI::App& app) { return add_cell(app, CellKind::Rnn); }
 
-bool is_rnn_checkpoint(const std::string& path) {
-  const SafetensorsFile f = read_safetensors(path);
-  auto it = f.metadata.find("family");
-  return it != f.metadata.end() && it->second == "rnn";
-}
-
 int eval_rnn(const std::string& path, const std::string& data_dir, int64_t test_limit, int64_t batch, int threads,
              const std::string& backend_name) {
   BackendOptions bo;

@@ -224,6 +224,18 @@ TEST(StudySweep, SetSeedIsTheFirstSeedAndOutIsRefused) {
   EXPECT_NE(bad.out.find("'out' is set by the sweep itself"), std::string::npos) << bad.out;
 }
 
+// eval names a GNN checkpoint for what it is, and says where that run's metrics are.
+TEST(StudyTools, EvalOfAGnnCheckpointSaysWhatItIs) {
+  const fs::path d = scratch("eval-gnn");
+  ASSERT_EQ(sh(kExe + " train gnn --graph sbm:n=200,k=2,deg=8 --epochs 4 --eval-every 2 --null-replicates 0 "
+                      "--quiet --out " + (d / "run").string()).rc,
+            0);
+  const Result r = sh(kExe + " eval " + (d / "run" / "model.safetensors").string());
+  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_NE(r.out.find("is a `neuroai train gnn` checkpoint"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("metrics.jsonl"), std::string::npos) << r.out;
+}
+
 TEST(StudyTools, InspectAndExport) {
   SKIP_WITHOUT_DATA();
   const fs::path d = scratch("inspect");
