@@ -26,9 +26,9 @@ Dimensionality dimensionality(const float* h, int64_t n, int64_t d);
 // C_b = sum_c w_c (mu_c - mu)(mu_c - mu)^T (w_c = n_c / n, mu_c the class means) and C_w the pooled
 // within-class covariance. between_share = tr C_b / tr C; pr_between and pr_within are the participation
 // ratios of the two parts (pr_between <= classes - 1). A classifier's last hidden layer holds most of its
-// variance between the classes, so the class structure bounds its PR from below as well as above; the
-// split says which part a penalty moved. labels: n values in [0, classes). A part without variance
-// gets PR 0; all 0 when H has no variance.
+// variance between the classes, so its PR is largely set by how evenly it uses those few directions; the
+// split says which part a penalty moved. labels: n values in [0, classes). A part without variance gets
+// PR 0; all 0 when H has no variance.
 struct ClassSplit {
   double between_share = 0.0, pr_between = 0.0, pr_within = 0.0;
 };

@@ -463,11 +463,13 @@ GnnTrainResult train_gnn(Backend& b, const Graph& g, GnnConfig mc, const GnnTrai
   const int64_t fraction_start = std::llround(cfg.prune_start * cfg.epochs);
   const int64_t target_removed = std::llround(cfg.edge_sparsity * double(p0));
   Progress progress(cfg.epochs, cfg.label, cfg.quiet);
+  const std::string short_run = cfg.prune != EdgePrune::None && cfg.schedule == EdgeSchedule::Cubic
+                                    ? sched.shortened_note(cfg.prune_every, "--prune-every", "epoch")
+                                    : "";
   if (start_epoch > 0)
     progress.message(fmt::format("resuming after epoch {} from {}", start_epoch, state_path));
-  else if (cfg.prune != EdgePrune::None && cfg.schedule == EdgeSchedule::Cubic &&
-           !sched.shortened_note(cfg.prune_every, "--prune-every", "epoch").empty())
-    progress.message(sched.shortened_note(cfg.prune_every, "--prune-every", "epoch"));
+  else if (!short_run.empty())
+    progress.message(short_run);
   LrConfig lrc;
   lrc.kind = LrSchedule::Constant;
   double loss = 0;

@@ -482,10 +482,11 @@ RnnTrainResult train_rnn(Backend& be, const RnnConfig& model_cfg, const RnnTrain
   };
 
   Progress prog(total, cfg.label, cfg.quiet);
+  const std::string short_run = pruning ? sched.shortened_note(cfg.prune_every, "--prune-every", "step") : "";
   if (start_epoch > 0)
     prog.message(fmt::format("resuming after epoch {} (step {}) from {}", start_epoch, step, state_path));
-  else if (pruning && !sched.shortened_note(cfg.prune_every, "--prune-every", "step").empty())
-    prog.message(sched.shortened_note(cfg.prune_every, "--prune-every", "step"));
+  else if (!short_run.empty())
+    prog.message(short_run);
   RnnTrainResult res;
   const auto t_start = std::chrono::steady_clock::now();
   for (int epoch = start_epoch + 1; epoch <= cfg.epochs; ++epoch) {
