@@ -139,6 +139,118 @@ struct LinkTask {
   Buffer<float> loss;
 };
 
+// The task's split of the graph, drawn from rng (seeded with cfg.seed + 1) before anything else, so a
+// saved model can be evaluated on the split it was trained on.
+struct GnnSplit {
+  NodeTask nt;
+  LinkTask lt;
+  EdgeList mp_edges;  // the graph the GCN passes messages on (before pruning)
+  bool has_labels = false;
+};
+
+// Builds the split and sets the model's input and output widths (mc.in_features, mc.out) from it.
+GnnSplit make_split(Backend& b, const Graph& g, const GnnTrainConfig& cfg, std::mt19937_64& rng, GnnConfig& mc) {
+  const int32_t n = g.n;
+  const int32_t classes = g.num_classes();
+  NEUROAI_CHECK(cfg.task == GnnTask::Links || (classes >= 2 && !g.labels.empty()),
+                "--task nodes needs labels with at least 2 classes ({} has {})", g.source, classes);
+  GnnSplit sp;
+  sp.has_labels =
+      !g.labels.empty() && std::all_of(g.labels.begin(), g.labels.end(), [](int32_t y) { return y >= 0; });
+  NodeTask& nt = sp.nt;
+  LinkTask& lt = sp.lt;
+  EdgeList& mp_edges = sp.mp_edges;
+  if (cfg.task == GnnTask::Nodes) {
+    mp_edges = g.edges;
+    std::vector<int32_t> labelled;
+    for (int32_t i = 0; i < n; ++i)
+      if (g.labels[i] >= 0) labelled.push_back(i);
+    std::shuffle(labelled.begin(), labelled.end(), rng);
+    const int64_t n_tr = std::max<int64_t>(1, std::llround(cfg.train_fraction * double(labelled.size())));
+    NEUROAI_CHECK(n_tr < int64_t(labelled.size()), "--train-fraction {} leaves no test nodes", cfg.train_fraction);
+    nt.train_nodes.assign(labelled.begin(), labelled.begin() + n_tr);
+    nt.test_nodes.assign(labelled.begin() + n_tr, labelled.end());
+    std::sort(nt.train_nodes.begin(), nt.train_nodes.end());
+    std::vector<std::pair<int32_t, int32_t>> e, et;
+    std::vector<int32_t> ytr;
+    for (int64_t r = 0; r < n_tr; ++r) {
+      e.emplace_back(int32_t(r), nt.train_nodes[r]);
+      et.emplace_back(nt.train_nodes[r], int32_t(r));
+      ytr.push_back(g.labels[nt.train_nodes[r]]);
+    }
+    nt.sel = DevCsr(b, build_csr(int32_t(n_tr), e, nullptr), int32_t(n_tr), n, 1.0f);
+    nt.sel_t = DevCsr(b, build_csr(n, et, nullptr), n, int32_t(n_tr), 1.0f);
+    nt.train_labels = Buffer<int32_t>(b, ytr);
+    std::vector<float> eye(size_t(classes * classes), 0.0f);
+    for (int32_t c = 0; c < classes; ++c) eye[c * classes + c] = 1.0f;
+    nt.eye = Tensor(b, classes, classes, eye);
+    nt.picked = Tensor(b, classes, n_tr);
+    nt.logits = Tensor(b, n_tr, classes);
+    nt.dlogits = Tensor(b, n_tr, classes);
+    nt.dpicked = Tensor(b, classes, n_tr);
+    nt.all_logits = Tensor(b, n, classes);
+    nt.pred = Buffer<int32_t>(b, n);
+    nt.loss = Buffer<float>(b, 1);
+    mc.out = classes;
+  } else {
+    EdgeList shuffled = g.edges;
+    std::shuffle(shuffled.begin(), shuffled.end(), rng);
+    const int64_t n_test = std::max<int64_t>(1, std::llround(cfg.test_edge_fraction * double(shuffled.size())));
+    NEUROAI_CHECK(n_test < int64_t(shuffled.size()), "--test-edges leaves no training edges");
+    lt.test_pos.assign(shuffled.begin(), shuffled.begin() + n_test);
+    lt.train_pos.assign(shuffled.begin() + n_test, shuffled.end());
+    for (auto [u, v] : g.edges) lt.all_edges.insert(pair_key(u, v));
+    lt.test_neg = sample_non_edges(n, n_test, lt.all_edges, rng);
+    mp_edges = lt.train_pos;
+    std::sort(mp_edges.begin(), mp_edges.end());
+    std::vector<std::pair<int32_t, int32_t>> q;
+    std::vector<uint8_t> lab;
+    for (auto e : lt.test_pos) q.push_back(e), lab.push_back(1);
+    for (auto e : lt.test_neg) q.push_back(e), lab.push_back(0);
+    std::vector<int32_t> order;
+    const HostCsr h = build_csr(n, q, &order);
+    for (int32_t k : order) lt.test_label.push_back(lab[k]);
+    lt.test_q = DevCsr(b, h, n, n, 0.0f);
+    lt.loss = Buffer<float>(b, 1);
+    mc.out = mc.hidden;
+  }
+  mc.in_features = g.n_features;
+  return sp;
+}
+
+// One metrics line: the task's score on its test set, edge counts and (with labels) the retention
+// metrics of the kept graph. p0 = the pairs before pruning.
+nlohmann::json gnn_metrics(Backend& b, const Graph& g, GnnModel& model, const Tensor& x, GnnSplit& sp, int64_t p0,
+                           const GnnTrainConfig& cfg, int epoch, double loss) {
+  NodeTask& nt = sp.nt;
+  LinkTask& lt = sp.lt;
+  nlohmann::json j = {{"epoch", epoch}, {"loss", loss}, {"edges_kept", model.pairs()}, {"edges_total", p0},
+                      {"edge_density", p0 ? double(model.pairs()) / double(p0) : 1.0}};
+  const Tensor& out = model.forward(x.view(), false);
+  if (cfg.task == GnnTask::Nodes) {
+    b.gemm(true, false, 1.0f, out.view(), nt.eye.view(), 0.0f, nt.all_logits.view());
+    b.argmax_rows(nt.all_logits.view(), nt.pred.data());
+    const auto pred = nt.pred.to_host();
+    auto acc = [&](const std::vector<int32_t>& nodes) {
+      int64_t ok = 0;
+      for (int32_t i : nodes) ok += pred[i] == g.labels[i];
+      return nodes.empty() ? 0.0 : double(ok) / double(nodes.size());
+    };
+    j["train_acc"] = acc(nt.train_nodes);
+    j["test_acc"] = acc(nt.test_nodes);
+  } else {
+    Buffer<float> s(b, lt.test_q.nnz());
+    b.sddmm_csr(lt.test_q.view(), out.view(), out.view(), s.data(), false);
+    j["test_auc"] = auroc(s.to_host(), lt.test_label);
+  }
+  if (sp.has_labels) {
+    const EdgeList kept = model.graph().pairs_host();
+    const RetentionMetrics r = graph_retention(g.n, sp.mp_edges, kept, model.score_host(), g.labels, cfg.seed);
+    j.update(r.to_json());
+  }
+  return j;
+}
+
 double mean_of(const std::vector<double>& v) {
   return v.empty() ? 0.0 : std::accumulate(v.begin(), v.end(), 0.0) / double(v.size());
 }
@@ -325,71 +437,14 @@ std::vector<float> edge_prune_scores(GnnModel& m, EdgePrune how, uint64_t seed, 
 GnnTrainResult train_gnn(Backend& b, const Graph& g, GnnConfig mc, const GnnTrainConfig& cfg) {
   cfg.validate();
   const int32_t n = g.n;
-  const bool has_labels = !g.labels.empty() && std::all_of(g.labels.begin(), g.labels.end(), [](int32_t y) { return y >= 0; });
-  const int32_t classes = g.num_classes();
-  NEUROAI_CHECK(cfg.task == GnnTask::Links || (classes >= 2 && !g.labels.empty()),
-                "--task nodes needs labels with at least 2 classes ({} has {})", g.source, classes);
   std::mt19937_64 rng(cfg.seed + 1);
 
   // ---- task split ----
-  NodeTask nt;
-  LinkTask lt;
-  EdgeList mp_edges;  // the graph the GCN passes messages on (before pruning)
-  if (cfg.task == GnnTask::Nodes) {
-    mp_edges = g.edges;
-    std::vector<int32_t> labelled;
-    for (int32_t i = 0; i < n; ++i)
-      if (g.labels[i] >= 0) labelled.push_back(i);
-    std::shuffle(labelled.begin(), labelled.end(), rng);
-    const int64_t n_tr = std::max<int64_t>(1, std::llround(cfg.train_fraction * double(labelled.size())));
-    NEUROAI_CHECK(n_tr < int64_t(labelled.size()), "--train-fraction {} leaves no test nodes", cfg.train_fraction);
-    nt.train_nodes.assign(labelled.begin(), labelled.begin() + n_tr);
-    nt.test_nodes.assign(labelled.begin() + n_tr, labelled.end());
-    std::sort(nt.train_nodes.begin(), nt.train_nodes.end());
-    std::vector<std::pair<int32_t, int32_t>> e, et;
-    std::vector<int32_t> ytr;
-    for (int64_t r = 0; r < n_tr; ++r) {
-      e.emplace_back(int32_t(r), nt.train_nodes[r]);
-      et.emplace_back(nt.train_nodes[r], int32_t(r));
-      ytr.push_back(g.labels[nt.train_nodes[r]]);
-    }
-    nt.sel = DevCsr(b, build_csr(int32_t(n_tr), e, nullptr), int32_t(n_tr), n, 1.0f);
-    nt.sel_t = DevCsr(b, build_csr(n, et, nullptr), n, int32_t(n_tr), 1.0f);
-    nt.train_labels = Buffer<int32_t>(b, ytr);
-    std::vector<float> eye(size_t(classes * classes), 0.0f);
-    for (int32_t c = 0; c < classes; ++c) eye[c * classes + c] = 1.0f;
-    nt.eye = Tensor(b, classes, classes, eye);
-    nt.picked = Tensor(b, classes, n_tr);
-    nt.logits = Tensor(b, n_tr, classes);
-    nt.dlogits = Tensor(b, n_tr, classes);
-    nt.dpicked = Tensor(b, classes, n_tr);
-    nt.all_logits = Tensor(b, n, classes);
-    nt.pred = Buffer<int32_t>(b, n);
-    nt.loss = Buffer<float>(b, 1);
-    mc.out = classes;
-  } else {
-    EdgeList shuffled = g.edges;
-    std::shuffle(shuffled.begin(), shuffled.end(), rng);
-    const int64_t n_test = std::max<int64_t>(1, std::llround(cfg.test_edge_fraction * double(shuffled.size())));
-    NEUROAI_CHECK(n_test < int64_t(shuffled.size()), "--test-edges leaves no training edges");
-    lt.test_pos.assign(shuffled.begin(), shuffled.begin() + n_test);
-    lt.train_pos.assign(shuffled.begin() + n_test, shuffled.end());
-    for (auto [u, v] : g.edges) lt.all_edges.insert(pair_key(u, v));
-    lt.test_neg = sample_non_edges(n, n_test, lt.all_edges, rng);
-    mp_edges = lt.train_pos;
-    std::sort(mp_edges.begin(), mp_edges.end());
-    std::vector<std::pair<int32_t, int32_t>> q;
-    std::vector<uint8_t> lab;
-    for (auto e : lt.test_pos) q.push_back(e), lab.push_back(1);
-    for (auto e : lt.test_neg) q.push_back(e), lab.push_back(0);
-    std::vector<int32_t> order;
-    const HostCsr h = build_csr(n, q, &order);
-    for (int32_t k : order) lt.test_label.push_back(lab[k]);
-    lt.test_q = DevCsr(b, h, n, n, 0.0f);
-    lt.loss = Buffer<float>(b, 1);
-    mc.out = mc.hidden;
-  }
-  mc.in_features = g.n_features;
+  GnnSplit sp = make_split(b, g, cfg, rng, mc);
+  NodeTask& nt = sp.nt;
+  LinkTask& lt = sp.lt;
+  const EdgeList& mp_edges = sp.mp_edges;
+  const bool has_labels = sp.has_labels;
   GnnModel model(b, mc, n, mp_edges);
   const int64_t p0 = model.pairs();
   const std::vector<float> xt = transpose_host(g.features, n, g.n_features);
@@ -429,33 +484,7 @@ GnnTrainResult train_gnn(Backend& b, const Graph& g, GnnConfig mc, const GnnTrai
 
   // ---- metrics ----
   JsonlWriter log(metrics_path, start_epoch > 0);
-  auto eval = [&](int epoch, double loss) {
-    nlohmann::json j = {{"epoch", epoch}, {"loss", loss}, {"edges_kept", model.pairs()}, {"edges_total", p0},
-                        {"edge_density", p0 ? double(model.pairs()) / double(p0) : 1.0}};
-    const Tensor& out = model.forward(x.view(), false);
-    if (cfg.task == GnnTask::Nodes) {
-      b.gemm(true, false, 1.0f, out.view(), nt.eye.view(), 0.0f, nt.all_logits.view());
-      b.argmax_rows(nt.all_logits.view(), nt.pred.data());
-      const auto pred = nt.pred.to_host();
-      auto acc = [&](const std::vector<int32_t>& nodes) {
-        int64_t ok = 0;
-        for (int32_t i : nodes) ok += pred[i] == g.labels[i];
-        return nodes.empty() ? 0.0 : double(ok) / double(nodes.size());
-      };
-      j["train_acc"] = acc(nt.train_nodes);
-      j["test_acc"] = acc(nt.test_nodes);
-    } else {
-      Buffer<float> s(b, lt.test_q.nnz());
-      b.sddmm_csr(lt.test_q.view(), out.view(), out.view(), s.data(), false);
-      j["test_auc"] = auroc(s.to_host(), lt.test_label);
-    }
-    if (has_labels) {
-      const EdgeList kept = model.graph().pairs_host();
-      const RetentionMetrics r = graph_retention(n, mp_edges, kept, model.score_host(), g.labels, cfg.seed);
-      j.update(r.to_json());
-    }
-    return j;
-  };
+  auto eval = [&](int epoch, double loss) { return gnn_metrics(b, g, model, x, sp, p0, cfg, epoch, loss); };
 
   // ---- training ----
   const GmpSchedule sched = GmpSchedule::from_fractions(0.0, cfg.edge_sparsity, cfg.epochs, cfg.prune_start,
@@ -585,9 +614,12 @@ GnnTrainResult train_gnn(Backend& b, const Graph& g, GnnConfig mc, const GnnTrai
 
   SafetensorsFile f;
   model.save(f);
+  for (const auto& [k, v] : cfg.extra_metadata) f.metadata[k] = v;
   f.metadata["family"] = "gnn";
   f.metadata["task"] = cfg.task == GnnTask::Nodes ? "nodes" : "links";
   f.metadata["graph"] = g.source;
+  f.metadata["train_config"] = train_config_json(cfg, g).dump();
+  f.metadata["final"] = last.dump();
   const std::string ckpt = cfg.out_dir + "/model.safetensors";
   write_safetensors(ckpt, f);
   Graph kept;
@@ -598,6 +630,53 @@ GnnTrainResult train_gnn(Backend& b, const Graph& g, GnnConfig mc, const GnnTrai
                   fmt::format("kept edges of {} after {} pruning to sparsity {}: u v a_uv", g.source,
                               edge_prune_name(cfg.prune), cfg.edge_sparsity));
   return {last, ckpt};
+}
+
+nlohmann::json graph_source_json(const GraphSource& s) {
+  return {{"spec", s.spec},
+          {"labels", s.labels},
+          {"features", s.features},
+          {"feature_dim", s.feature_dim},
+          {"feature_signal", s.feature_signal},
+          {"seed", s.seed}};
+}
+
+GraphSource graph_source_from_json(const nlohmann::json& j) {
+  GraphSource s;
+  s.spec = j.at("spec").get<std::string>();
+  s.labels = j.at("labels").get<std::string>();
+  s.features = j.at("features").get<std::string>();
+  s.feature_dim = j.at("feature_dim").get<int64_t>();
+  s.feature_signal = j.at("feature_signal").get<double>();
+  s.seed = j.at("seed").get<uint64_t>();
+  return s;
+}
+
+nlohmann::json evaluate_gnn(Backend& b, const Graph& g, const SafetensorsFile& checkpoint) {
+  const auto tc = checkpoint.metadata.find("train_config");
+  NEUROAI_CHECK(tc != checkpoint.metadata.end(),
+                "the GNN checkpoint has no train_config metadata (written before neuroai stored it; train it again)");
+  const nlohmann::json j = nlohmann::json::parse(tc->second);
+  GnnTrainConfig cfg;
+  cfg.task = parse_gnn_task(j.at("task").get<std::string>());
+  cfg.train_fraction = j.at("train_fraction").get<double>();
+  cfg.test_edge_fraction = j.at("test_edge_fraction").get<double>();
+  cfg.seed = j.at("seed").get<uint64_t>();
+  GnnModel model = GnnModel::load(b, checkpoint);
+  NEUROAI_CHECK(model.nodes() == g.n, "the checkpoint's model has {} nodes; the graph {} has {}", model.nodes(),
+                g.source, g.n);
+  std::mt19937_64 rng(cfg.seed + 1);
+  GnnConfig mc = model.config();
+  GnnSplit sp = make_split(b, g, cfg, rng, mc);
+  NEUROAI_CHECK(mc.in_features == model.config().in_features && mc.out == model.config().out,
+                "the checkpoint's model ({} features in, {} out) does not fit {} ({} features, {} out)",
+                model.config().in_features, model.config().out, g.source, mc.in_features, mc.out);
+  const int64_t p0 = GnnModel(b, mc, g.n, sp.mp_edges).pairs();
+  const Tensor x(b, g.n_features, g.n, transpose_host(g.features, g.n, g.n_features));  // (F, N)
+  nlohmann::json r = gnn_metrics(b, g, model, x, sp, p0, cfg, 0, 0.0);
+  r.erase("epoch");
+  r.erase("loss");
+  return r;
 }
 
 }  // namespace neuroai

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,8 @@
 #include "models/gnn.h"
 
 namespace neuroai {
+
+struct SafetensorsFile;
 
 enum class GnnTask { Nodes, Links };
 enum class EdgePrune { None, Hebbian, Random, Community };
@@ -65,10 +68,17 @@ struct GnnTrainConfig {
   // node trace, the kept pairs, the sampler of the link task's negatives and the epoch. Error, with
   // nothing in out_dir changed, when it is corrupt or was saved under another configuration.
   bool resume = false;
+  // Stored in the checkpoint's metadata beside the trainer's own keys (train gnn: "graph_source", the
+  // JSON of graph_source_json, which `neuroai eval` rebuilds the graph from).
+  std::map<std::string, std::string> extra_metadata;
 
   GnnTrainConfig();
   void validate() const;
 };
+
+// A GraphSource as JSON and back (the checkpoint's "graph_source" metadata).
+nlohmann::json graph_source_json(const GraphSource& s);
+GraphSource graph_source_from_json(const nlohmann::json& j);
 
 struct GnnTrainResult {
   nlohmann::json final;  // the last metrics line
@@ -78,6 +88,13 @@ struct GnnTrainResult {
 // Trains a fresh model (GnnConfig's widths are set from the graph and task), or with cfg.resume continues
 // the saved one, and writes RUN_DIR.
 GnnTrainResult train_gnn(Backend& b, const Graph& g, GnnConfig model_cfg, const GnnTrainConfig& cfg);
+
+// The metrics line of a saved `train gnn` model (checkpoint: its model.safetensors) on graph g, with the
+// split its run drew: the run's task, train_fraction, test_edge_fraction and seed, from the checkpoint's
+// "train_config" metadata (cfg's other fields are not used). test_acc and train_acc, or test_auc; edge
+// counts; with labels, the retention metrics. The same numbers as the run's last evaluation. Error when
+// the checkpoint has no train_config or the model does not fit the graph.
+nlohmann::json evaluate_gnn(Backend& b, const Graph& g, const SafetensorsFile& checkpoint);
 
 // Scores for one prune event, on the host, one per current pair: Hebbian = the model's score;
 // random = uniform (seeded); community = the score for inter-community pairs of a Louvain partition of

@@ -67,5 +67,8 @@ Command add_export(CLI::App& app);
 void print_mlp_activity(const EvalResult& e);
 int eval_rnn(const std::string& path, const std::string& data_dir, int64_t test_limit, int64_t batch, int threads,
              const std::string& backend);
+// tools/train_gnn.cpp: the GNN branch of `neuroai eval` (checkpoints whose metadata "family" is "gnn"):
+// rebuilds the run's graph and split from the checkpoint's metadata and reports its metrics.
+int eval_gnn(const std::string& path, int threads, const std::string& backend);
 
 }  // namespace neuroai::tools

@@ -1,7 +1,7 @@
 // `neuroai eval MODEL`: reloads a checkpoint written by `neuroai train mlp`, standardizes the test set
 // with the mean and std stored in it and reports test loss, accuracy and the activity metrics (the
-// same computation as the run's per-epoch evaluation). RNN / GRU checkpoints go to eval_rnn; GNN
-// checkpoints are refused with a pointer to their run's metrics.
+// same computation as the run's per-epoch evaluation). RNN / GRU checkpoints go to eval_rnn, GNN ones
+// to eval_gnn.
 #include <memory>
 #include <string>
 
@@ -32,10 +32,7 @@ int run(const EvalOptions& o) {
   const auto family = f.metadata.find("family");
   if (family != f.metadata.end() && family->second == "rnn")
     return eval_rnn(o.model, o.data, o.test_limit, o.batch, o.threads, o.backend);
-  NEUROAI_CHECK(family == f.metadata.end() || family->second != "gnn",
-                "{} is a `neuroai train gnn` checkpoint; `neuroai eval` reloads MLP and RNN/GRU checkpoints. A GNN "
-                "run's final metrics are the last line of its metrics.jsonl; `neuroai inspect {}` lists its tensors",
-                o.model, o.model);
+  if (family != f.metadata.end() && family->second == "gnn") return eval_gnn(o.model, o.threads, o.backend);
   BackendOptions bo;
   bo.threads = o.threads;
   auto backend = make_backend(o.backend, bo);

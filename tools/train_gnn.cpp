@@ -52,6 +52,7 @@ int run(const GnnOptions& o) {
   auto backend = make_backend(o.backend, bo);
   GraphSource src = o.src;
   src.seed = tc.seed;
+  tc.extra_metadata["graph_source"] = graph_source_json(src).dump();
   const Graph g = load_graph_source(src);
   if (!tc.quiet)
     fmt::print("{}: {} nodes, {} edges (mean degree {:.2f}), {} classes, {} features; {} ({})\n", g.source, g.n,
@@ -155,6 +156,39 @@ void add_options(CLI::App* cmd, GnnOptions& o) {
 }
 
 }  // namespace
+
+int eval_gnn(const std::string& path, int threads, const std::string& backend_name) {
+  const SafetensorsFile f = read_safetensors(path);
+  const auto src = f.metadata.find("graph_source");
+  NEUROAI_CHECK(src != f.metadata.end(),
+                "{}: no graph_source metadata (a GNN checkpoint written before neuroai stored it; train it again)",
+                path);
+  BackendOptions bo;
+  bo.threads = threads;
+  auto backend = make_backend(backend_name, bo);
+  const Graph g = load_graph_source(graph_source_from_json(nlohmann::json::parse(src->second)));
+  const nlohmann::json r = evaluate_gnn(*backend, g, f);
+  auto get = [&](const nlohmann::json& j, const char* k) {
+    return j.contains(k) && j[k].is_number() ? j[k].get<double>() : NAN;
+  };
+  fmt::print("GCN with Hebbian edges on {} ({} task)\n", g.source, f.metadata.at("task"));
+  if (r.contains("test_acc"))
+    fmt::print("test_acc {:.4f}  train_acc {:.4f}\n", get(r, "test_acc"), get(r, "train_acc"));
+  else
+    fmt::print("test_auc {:.4f}\n", get(r, "test_auc"));
+  fmt::print("edges {} / {} (density {:.3f})", get(r, "edges_kept"), get(r, "edges_total"), get(r, "edge_density"));
+  if (r.contains("r_in"))
+    fmt::print("  r_in {:.3f}  r_out {:.3f}  modularity (planted) {:.4f}  Louvain NMI {:.4f}", get(r, "r_in"),
+               get(r, "r_out"), get(r, "modularity_planted"), get(r, "louvain_nmi"));
+  fmt::print("\n");
+  const auto fin = f.metadata.find("final");
+  if (fin != f.metadata.end()) {
+    const auto j = nlohmann::json::parse(fin->second);
+    const char* key = r.contains("test_acc") ? "test_acc" : "test_auc";
+    fmt::print("the run reported {} {:.6f} after epoch {}\n", key, get(j, key), j.value("epoch", 0));
+  }
+  return 0;
+}
 
 Command add_train_gnn(CLI::App& app) {
   auto o = std::make_shared<GnnOptions>();

@@ -380,6 +380,13 @@ TEST(GnnTrainer, SmallRunsReachTheirTargets) {
       EXPECT_TRUE(std::filesystem::exists(dir + "/" + file)) << file;
     const Graph kept = read_edge_list(dir + "/kept_edges.txt", g.n);
     EXPECT_EQ(kept.num_edges(), f["edges_kept"].get<int64_t>());
+    // The saved model, evaluated on the split its run drew, gives the run's last metrics exactly.
+    const nlohmann::json e = evaluate_gnn(*b, g, read_safetensors(dir + "/model.safetensors"));
+    for (const char* k : {"test_acc", "train_acc", "test_auc", "edges_kept", "edges_total", "r_in", "r_out",
+                          "modularity_planted", "louvain_nmi"}) {
+      ASSERT_EQ(e.contains(k), f.contains(k)) << k;
+      if (f.contains(k)) EXPECT_DOUBLE_EQ(e[k].get<double>(), f[k].get<double>()) << k;
+    }
   }
   std::filesystem::remove_all(dir);
   GraphSource bad;
