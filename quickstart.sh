@@ -20,7 +20,7 @@ JOBS=${JOBS:-$(nproc)}
 # Debian packages the build, the tests and the main job need.
 packages=(build-essential cmake pkg-config libopenblas-dev libgtest-dev libbenchmark-dev libcli11-dev
           nlohmann-json3-dev libfmt-dev zlib1g-dev libigraph-dev dataset-fashion-mnist
-          libtomlplusplus-dev python3-matplotlib)
+          libtomlplusplus-dev python3-matplotlib libboost-context-dev)
 
 setup() {
   local missing=()
@@ -37,7 +37,7 @@ setup() {
 }
 
 build() {
-  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DNEUROAI_CUDA="$NEUROAI_CUDA" | grep -E "CUDA backend|Error" || true
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DNEUROAI_CUDA="$NEUROAI_CUDA" | grep -E "CUDA backend|cuda-sim backend|Error" || true
   cmake --build "$BUILD_DIR" -j "$JOBS"
 }
 

@@ -152,6 +152,8 @@ BreakEvenTable measure_break_even(Backend& b, int64_t batch, int64_t in, int64_t
                                   bool stop_early = false);
 // measure_break_even(..., stop_early = true).break_even, cached per (backend name, batch, in, out, OpenMP
 // threads) in-process.
+// On cuda-sim nothing is timed: the break-even is kSimBreakEven.
+inline constexpr double kSimBreakEven = 0.5;
 double break_even_density(Backend& b, int64_t batch, int64_t in, int64_t out);
 // Makes break_even_density return `density` without measuring (a command-line override, tests); a
 // negative value restores measuring.

@@ -149,7 +149,8 @@ public:
   virtual std::string name() const = 0;
   // One line describing the device (CPU threads, or the GPU's name and compute capability).
   virtual std::string description() const = 0;
-  bool is_cuda() const { return name() == "cuda"; }
+  // True for the backends whose memory is device memory: "cuda" and its simulator "cuda-sim".
+  bool is_cuda() const { return name().starts_with("cuda"); }
 
   // ---- memory ----
   // alloc(0) returns nullptr; free(nullptr) is a no-op. Memory is 256-byte aligned.
@@ -254,7 +255,8 @@ public:
   // loss[0] = mean_b -log softmax(logits[b])[labels[b]]; dlogits = (softmax - onehot) / B when
   // dlogits.data is not null. Labels outside [0, C) are an error on CPU; on CUDA they count as loss 0.
   void softmax_xent(ConstDenseView logits, const int32_t* labels, float* loss, DenseView dlogits);
-  // out[b] = argmax_c logits[b, c] (ties: lowest c).
+  // out[b] = argmax_c logits[b, c] (ties: lowest c; a NaN ranks above every number, as in PyTorch:
+  // kernels/argmax_math.h).
   void argmax_rows(ConstDenseView logits, int32_t* out);
   // out[0] = sum x, sum x^2 or sum |x| (accumulated in double on CPU, in float pairs on CUDA).
   void reduce(Reduction r, const float* x, int64_t n, float* out);

@@ -4,7 +4,7 @@
 
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/error.h"
-#ifdef NEUROAI_HAVE_CUDA
+#if defined(NEUROAI_HAVE_CUDA) || defined(NEUROAI_HAVE_CUDA_SIM)
 #include "kernels/cuda/cuda_api.h"
 #endif
 
@@ -14,6 +14,13 @@ extern "C" char* openblas_get_corename(void);
 namespace neuroai {
 
 int default_cpu_threads() { return omp_get_num_procs(); }
+
+const std::vector<std::string>& backend_choices() {
+  static const std::vector<std::string> names = {"cpu", "cuda", "cuda-sim", "auto"};
+  return names;
+}
+
+std::string backend_choices_text() { return "cpu, cuda, cuda-sim or auto"; }
 
 BuildInfo build_info() {
   BuildInfo b;
@@ -32,17 +39,22 @@ std::vector<BackendInfo> available_backends() {
   std::vector<BackendInfo> out;
   out.push_back({"cpu", true, ""});
 #ifdef NEUROAI_HAVE_CUDA
-  const auto& p = cuda::probe();
+  const auto& p = cuda::gpu::probe();
   out.push_back({"cuda", p.device_count > 0, p.reason});
 #else
   out.push_back({"cuda", false, "neuroai was built without the CUDA backend (NEUROAI_CUDA=OFF or no nvcc)"});
+#endif
+#ifdef NEUROAI_HAVE_CUDA_SIM
+  out.push_back({"cuda-sim", true, ""});
+#else
+  out.push_back({"cuda-sim", false, "neuroai was built without the CUDA simulator (NEUROAI_CUDA_SIM=OFF)"});
 #endif
   return out;
 }
 
 std::vector<GpuInfo> cuda_devices() {
 #ifdef NEUROAI_HAVE_CUDA
-  return cuda::probe().devices;
+  return cuda::gpu::probe().devices;
 #else
   return {};
 #endif
@@ -56,19 +68,29 @@ std::unique_ptr<Backend> try_make_backend(const std::string& name, std::string* 
       if (info.name != "cuda") continue;
       if (info.available) {
 #ifdef NEUROAI_HAVE_CUDA
-        const auto& p = cuda::probe();
+        const auto& p = cuda::gpu::probe();
         if (opts.device < 0 || opts.device >= p.device_count) {
           why = fmt::format("CUDA device {} does not exist ({} device(s) found)", opts.device, p.device_count);
           break;
         }
-        return cuda::make_backend(opts.device);
+        return cuda::gpu::make_backend(opts.device);
 #endif
       }
       why = info.reason;
     }
     if (name == "auto") return std::make_unique<cpu::CpuBackend>(opts.threads);
+  } else if (name == "cuda-sim") {
+#ifdef NEUROAI_HAVE_CUDA_SIM
+    if (opts.device != 0) {
+      why = fmt::format("cuda-sim has one device, 0 (asked for {})", opts.device);
+    } else {
+      return cuda::sim::make_backend(0);
+    }
+#else
+    why = available_backends().back().reason;
+#endif
   } else {
-    why = fmt::format("unknown backend '{}' (expected cpu, cuda or auto)", name);
+    why = fmt::format("unknown backend '{}' (expected {})", name, backend_choices_text());
   }
   if (reason) *reason = why;
   return nullptr;

@@ -10,7 +10,7 @@
 namespace neuroai {
 
 struct BackendInfo {
-  std::string name;        // "cpu" | "cuda"
+  std::string name;        // "cpu" | "cuda" | "cuda-sim"
   bool available = false;  // a backend of this name can be made on this machine
   std::string reason;      // why not, when unavailable
 };
@@ -38,12 +38,17 @@ struct BackendOptions {
 };
 
 BuildInfo build_info();
-// One entry per backend neuroai knows ("cpu", "cuda"), compiled in or not. Probing CUDA happens
+// One entry per backend neuroai knows ("cpu", "cuda", "cuda-sim"), compiled in or not. "cuda-sim" is
+// the CUDA backend's own source run on the CPU by the SIMT simulator (kernels/cuda/sim/): slow, for
+// testing and debugging kernels, never for timing. Probing CUDA happens
 // once per process (cudaGetDeviceCount); "no device" or "insufficient driver" is a reason, not an error.
 std::vector<BackendInfo> available_backends();
 // Devices the CUDA backend can use (empty without CUDA or GPU).
 std::vector<GpuInfo> cuda_devices();
-// "cpu", "cuda", or "auto" (cuda when available, else cpu). Throws Error naming the backend and
+// The names --backend accepts, and the same as text for messages.
+const std::vector<std::string>& backend_choices();
+std::string backend_choices_text();
+// "cpu", "cuda", "cuda-sim", or "auto" (cuda when available, else cpu; never the simulator). Throws Error naming the backend and
 // the reason it cannot be made.
 std::unique_ptr<Backend> make_backend(const std::string& name, const BackendOptions& opts = {});
 // Same, but returns null and fills *reason instead of throwing.

@@ -39,10 +39,16 @@ protected:
   std::unique_ptr<Backend> backend_;
 };
 
-inline std::string backend_param_name(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
+// gtest names may not hold '-': the cuda-sim cases are SpmmCsr/cuda_sim.EmptyRows.
+inline std::string backend_param_name(const ::testing::TestParamInfo<std::string>& info) {
+  std::string n = info.param;
+  for (char& c : n)
+    if (c == '-') c = '_';
+  return n;
+}
 
 #define NEUROAI_INSTANTIATE_BACKENDS(Suite)                                                             \
-  INSTANTIATE_TEST_SUITE_P(, Suite, ::testing::Values(std::string("cpu"), std::string("cuda")),     \
+  INSTANTIATE_TEST_SUITE_P(, Suite, ::testing::Values(std::string("cpu"), std::string("cuda"), std::string("cuda-sim")), \
                            ::neuroai::testing::backend_param_name)
 
 // An owning buffer of T on a backend.

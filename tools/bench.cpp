@@ -135,7 +135,14 @@ Command add_bench(CLI::App& app) {
   cmd->add_option("--steps", o->steps, "gru: sequence length")->capture_default_str();
   cmd->add_option("--threads", o->threads, "CPU threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--backend", o->backend, "Compute backend (auto = cuda when usable, else cpu)")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->check(CLI::IsMember(backend_choices()))
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return v == "cuda-sim" ? std::string("cuda-sim runs kernels thread by thread on the CPU, so its times say "
+                                                 "nothing about a GPU; bench on cpu or cuda")
+                                   : std::string();
+          },
+          ""))
       ->capture_default_str();
   cmd->add_option("--densities", o->densities, "Densities measured, comma separated")
       ->delimiter(',')

@@ -55,7 +55,10 @@ built=() failed=()
 if (( do_build )); then
   if ! grep -q NEUROAI_SHARED_LIBS "$src/CMakeLists.txt"; then shared=OFF; fi
   # PRE_TEST discovery: the build must not run the binaries (they need the CUDA libraries and a GPU).
+  # No cuda-sim in the bundle: on a GPU the same kernels/cuda sources run for real, and the simulator's
+  # cases would only spend the device's minutes.
   cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DNEUROAI_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90-real \
+    -DNEUROAI_CUDA_SIM=OFF \
     -DNEUROAI_SHARED_LIBS=$shared -DNEUROAI_BUILD_TESTS=ON -DNEUROAI_BUILD_BENCH=$([[ $has_bench == 1 ]] && echo ON || echo OFF) \
     -DCMAKE_GTEST_DISCOVER_TESTS_DISCOVERY_MODE=PRE_TEST >"$build/device-bundle-configure.log" 2>&1 \
     || { tail -30 "$build/device-bundle-configure.log"; echo "device-bundle: configure failed" >&2; exit 1; }

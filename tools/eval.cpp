@@ -71,7 +71,7 @@ Command add_eval(CLI::App& app) {
   cmd->add_option("--batch", o->batch, "Evaluation batch size")->check(positive())->capture_default_str();
   cmd->add_option("--threads", o->threads, "CPU threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--backend", o->backend, "Compute backend")
-      ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
+      ->check(CLI::IsMember(backend_choices()))
       ->capture_default_str();
   return {cmd, [o]() { return run(*o); }};
 }

@@ -146,7 +146,7 @@ void add_options(CLI::App* cmd, GnnOptions& o) {
   cmd->add_option("--seed", o.tc.seed, "Random seed (graph, features, split, init)")->capture_default_str();
   cmd->add_option("--threads", o.threads, "CPU threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--backend", o.backend, "Compute backend")
-      ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
+      ->check(CLI::IsMember(backend_choices()))
       ->capture_default_str();
   cmd->add_flag("--quiet", o.tc.quiet, "No progress bar");
   cmd->add_option("--resume", o.resume,

@@ -143,7 +143,7 @@ Command add_train_mlp(CLI::App& app) {
   cmd->add_option("--seed", o->tc.seed, "Seed of the initialization, shuffling and sampling")->capture_default_str();
   cmd->add_option("--threads", o->threads, "CPU threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--backend", o->backend, "Compute backend (auto = cuda when usable, else cpu)")
-      ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
+      ->check(CLI::IsMember(backend_choices()))
       ->capture_default_str();
   cmd->add_option("--inhibition", o->inhibition,
                   "Lateral inhibition on every hidden sheet (SPEC §4); default none, the flag alone = divisive")

@@ -129,7 +129,7 @@ void add_options(CLI::App* cmd, RnnOptions& o, CellKind cell) {
   cmd->add_option("--seed", o.tc.seed, "Random seed (init, shuffling, synthetic data)")->capture_default_str();
   cmd->add_option("--threads", o.threads, "CPU threads (0 = all cores)")->capture_default_str();
   cmd->add_option("--backend", o.backend, "Compute backend")
-      ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
+      ->check(CLI::IsMember(backend_choices()))
       ->capture_default_str();
   cmd->add_option("--kappa", o.mc.kappa, "Phase-gate strength (SPEC 6.2; 0 = plain cell)")
       ->check(in_range(0.0, 1.0))

@@ -1,5 +1,6 @@
 #include <cmath>
 
+#include "kernels/argmax_math.h"
 #include "kernels/cpu/cpu_backend.h"
 
 namespace neuroai::cpu {
@@ -34,9 +35,8 @@ void CpuBackend::argmax_rows_impl(ConstDenseView logits, int32_t* out) {
   for (int64_t b = 0; b < batch; ++b) {
     const float* z = logits.data + b * classes;
     int64_t best = 0;
-    // Strictly greater keeps the lowest index among ties.
     for (int64_t c = 1; c < classes; ++c)
-      if (z[c] > z[best]) best = c;
+      if (argmax_beats(z[c], c, z[best], best)) best = c;
     out[b] = int32_t(best);
   }
 }

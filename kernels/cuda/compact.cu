@@ -4,30 +4,30 @@
 #include <cub/cub.cuh>
 #include <thrust/iterator/transform_iterator.h>
 
-#include "kernels/cuda/csr_util.cuh"
 #include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/cuda_check.h"
 
-namespace neuroai::cuda {
+namespace neuroai::cuda::NEUROAI_CUDA_ABI {
 namespace {
 
 // One thread per output element (grid-stride).
 __global__ void gather_kernel(const float* src, const int32_t* idx, int64_t n, float* dst) {
-  for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < n; k += int64_t(gridDim.x) * blockDim.x)
+  for (int64_t k : grid_stride(n))
     dst[k] = src[idx[k]];
 }
 
 // One thread per input element (grid-stride); kept elements go to their scanned position.
 template <class T>
 __global__ void compact_kernel(const T* src, const uint8_t* keep, const int32_t* pos, int64_t n, T* dst) {
-  for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < n; k += int64_t(gridDim.x) * blockDim.x)
+  for (int64_t k : grid_stride(n))
     if (keep[k] != 0) dst[pos[k]] = src[k];
 }
 
 // One thread per row pointer r in [0, rows].
 __global__ void csr_compact_indptr_kernel(const int32_t* indptr, int32_t rows, const int32_t* pos,
                                           int32_t* out_indptr) {
-  for (int64_t r = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; r <= rows; r += int64_t(gridDim.x) * blockDim.x)
+  for (int64_t r : grid_stride(int64_t(rows) + 1))
     out_indptr[r] = pos[indptr[r]];
 }
 
@@ -39,7 +39,7 @@ struct FlagToInt {
 
 // src (max idx + 1), idx (n), dst (n): device.
 cudaError_t launch_gather(const float* src, const int32_t* idx, int64_t n, float* dst, cudaStream_t stream) {
-  gather_kernel<<<csr::blocks_for(n), csr::kBlock, 0, stream>>>(src, idx, n, dst);
+  NEUROAI_LAUNCH(gather_kernel, blocks_for(n), kBlock, 0, stream)(src, idx, n, dst);
   return cudaGetLastError();
 }
 
@@ -47,14 +47,14 @@ cudaError_t launch_gather(const float* src, const int32_t* idx, int64_t n, float
 template <class T>
 cudaError_t launch_compact(const T* src, const uint8_t* keep, const int32_t* pos, int64_t n, T* dst,
                            cudaStream_t stream) {
-  compact_kernel<T><<<csr::blocks_for(n), csr::kBlock, 0, stream>>>(src, keep, pos, n, dst);
+  NEUROAI_LAUNCH(compact_kernel<T>, blocks_for(n), kBlock, 0, stream)(src, keep, pos, n, dst);
   return cudaGetLastError();
 }
 
 // indptr / out_indptr (rows + 1), pos (indptr[rows] + 1): device.
 cudaError_t launch_csr_compact_indptr(const int32_t* indptr, int32_t rows, const int32_t* pos, int32_t* out_indptr,
                                       cudaStream_t stream) {
-  csr_compact_indptr_kernel<<<csr::blocks_for(int64_t(rows) + 1), csr::kBlock, 0, stream>>>(indptr, rows, pos,
+  NEUROAI_LAUNCH(csr_compact_indptr_kernel, blocks_for(int64_t(rows) + 1), kBlock, 0, stream)(indptr, rows, pos,
                                                                                             out_indptr);
   return cudaGetLastError();
 }
@@ -97,4 +97,4 @@ void CudaBackend::csr_compact_indptr_impl(const int32_t* indptr, int32_t rows, c
   NEUROAI_CUDA_LAUNCH_CHECK(stream());
 }
 
-}  // namespace neuroai::cuda
+}  // namespace neuroai::cuda::NEUROAI_CUDA_ABI

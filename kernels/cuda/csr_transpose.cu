@@ -3,20 +3,20 @@
 // deterministic), a column histogram scanned into At's indptr, and a gather of row ids.
 #include <cub/cub.cuh>
 
-#include "kernels/cuda/csr_util.cuh"
 #include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/cuda_check.h"
 
-namespace neuroai::cuda {
+namespace neuroai::cuda::NEUROAI_CUDA_ABI {
 namespace {
 
 // One warp per row of A; lanes stride over the row's entries, writing each entry's row and its
 // own position (the sort's payload), and counting its column.
 __global__ void csr_transpose_prepare_kernel(const int32_t* indptr, const int32_t* indices, int32_t rows,
                                              int32_t* row_of, int32_t* position, int32_t* col_counts) {
-  const int64_t row = csr::global_warp();
+  const int64_t row = global_warp();
   if (row >= rows) return;
-  for (int32_t k = indptr[row] + csr::lane_id(); k < indptr[row + 1]; k += csr::kWarp) {
+  for (int32_t k = indptr[row] + lane_id(); k < indptr[row + 1]; k += kWarp) {
     row_of[k] = int32_t(row);
     position[k] = k;
     atomicAdd(col_counts + indices[k], 1);
@@ -26,7 +26,7 @@ __global__ void csr_transpose_prepare_kernel(const int32_t* indptr, const int32_
 // One thread per output entry p: At.indices[p] = row of A's entry perm[p] (and its value).
 __global__ void csr_transpose_finish_kernel(const int32_t* perm, const int32_t* row_of, const float* values,
                                             int64_t nnz, int32_t* at_indices, float* at_values) {
-  for (int64_t p = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; p < nnz; p += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t p : grid_stride(nnz)) {
     const int32_t k = perm[p];
     at_indices[p] = row_of[k];
     if (at_values) at_values[p] = values[k];
@@ -46,7 +46,7 @@ int bits_for(int32_t max_value) {
 cudaError_t launch_csr_transpose_prepare(const int32_t* indptr, const int32_t* indices, int32_t rows,
                                          int32_t* row_of, int32_t* position, int32_t* col_counts,
                                          cudaStream_t stream) {
-  csr_transpose_prepare_kernel<<<csr::blocks_for_rows(rows), csr::kBlock, 0, stream>>>(indptr, indices, rows, row_of,
+  NEUROAI_LAUNCH(csr_transpose_prepare_kernel, blocks_for_rows(rows), kBlock, 0, stream)(indptr, indices, rows, row_of,
                                                                                        position, col_counts);
   return cudaGetLastError();
 }
@@ -54,7 +54,7 @@ cudaError_t launch_csr_transpose_prepare(const int32_t* indptr, const int32_t* i
 // perm (nnz), row_of (nnz), values (nnz; may be null when at_values is), at_indices / at_values (nnz): device.
 cudaError_t launch_csr_transpose_finish(const int32_t* perm, const int32_t* row_of, const float* values, int64_t nnz,
                                         int32_t* at_indices, float* at_values, cudaStream_t stream) {
-  csr_transpose_finish_kernel<<<csr::blocks_for(nnz), csr::kBlock, 0, stream>>>(perm, row_of, values, nnz,
+  NEUROAI_LAUNCH(csr_transpose_finish_kernel, blocks_for(nnz), kBlock, 0, stream)(perm, row_of, values, nnz,
                                                                                 at_indices, at_values);
   return cudaGetLastError();
 }
@@ -74,8 +74,8 @@ void CudaBackend::csr_transpose_impl(ConstCsrView a, CsrView at, int32_t* perm) 
                                                      static_cast<int32_t*>(nullptr), n, 0, end_bit, stream()));
   NEUROAI_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(nullptr, scan_bytes, static_cast<int32_t*>(nullptr),
                                                    static_cast<int32_t*>(nullptr), a.cols + 1, stream()));
-  const size_t entry_bytes = csr::align256(sizeof(int32_t) * size_t(n));
-  const size_t counts_bytes = csr::align256(indptr_bytes);
+  const size_t entry_bytes = align256(sizeof(int32_t) * size_t(n));
+  const size_t counts_bytes = align256(indptr_bytes);
   const size_t temp_bytes = sort_bytes > scan_bytes ? sort_bytes : scan_bytes;
   auto* base = static_cast<unsigned char*>(scratch(3 * entry_bytes + counts_bytes + temp_bytes));
   auto* row_of = reinterpret_cast<int32_t*>(base);                      // (nnz)
@@ -94,4 +94,4 @@ void CudaBackend::csr_transpose_impl(ConstCsrView a, CsrView at, int32_t* perm) 
   NEUROAI_CUDA_LAUNCH_CHECK(stream());
 }
 
-}  // namespace neuroai::cuda
+}  // namespace neuroai::cuda::NEUROAI_CUDA_ABI

@@ -1,4 +1,5 @@
 #include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/launch.cuh"
 
 #include <cstdlib>
 #include <mutex>
@@ -6,7 +7,7 @@
 #include "kernels/cuda/cuda_api.h"
 #include "kernels/cuda/cuda_check.h"
 
-namespace neuroai::cuda {
+namespace neuroai::cuda::NEUROAI_CUDA_ABI {
 
 bool sync_debug() {
   static const bool on = [] {
@@ -80,6 +81,7 @@ std::string CudaBackend::description() const {
 
 void* CudaBackend::alloc(size_t bytes) {
   if (bytes == 0) return nullptr;
+  activate();
   void* p = nullptr;
   cudaError_t err = cudaMalloc(&p, bytes);
   if (err != cudaSuccess) {
@@ -91,6 +93,7 @@ void* CudaBackend::alloc(size_t bytes) {
 
 void CudaBackend::free(void* ptr) {
   if (ptr) {
+    activate();
     cudaStreamSynchronize(stream_);
     cudaFree(ptr);
   }
@@ -98,6 +101,7 @@ void CudaBackend::free(void* ptr) {
 
 void CudaBackend::upload(void* dst, const void* host_src, size_t bytes) {
   if (!bytes) return;
+  activate();
   NEUROAI_CUDA_CHECK(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, stream_));
   // The host buffer may be reused as soon as we return.
   NEUROAI_CUDA_CHECK(cudaStreamSynchronize(stream_));
@@ -105,19 +109,20 @@ void CudaBackend::upload(void* dst, const void* host_src, size_t bytes) {
 
 void CudaBackend::download(void* host_dst, const void* src, size_t bytes) {
   if (!bytes) return;
+  activate();
   NEUROAI_CUDA_CHECK(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, stream_));
   NEUROAI_CUDA_CHECK(cudaStreamSynchronize(stream_));
 }
 
 void CudaBackend::copy(void* dst, const void* src, size_t bytes) {
-  if (bytes) NEUROAI_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_));
+  if (bytes) NEUROAI_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream()));
 }
 
 void CudaBackend::memset_zero(void* dst, size_t bytes) {
-  if (bytes) NEUROAI_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, stream_));
+  if (bytes) NEUROAI_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, stream()));
 }
 
-void CudaBackend::synchronize() { NEUROAI_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+void CudaBackend::synchronize() { NEUROAI_CUDA_CHECK(cudaStreamSynchronize(stream())); }
 
 bool CudaBackend::is_resident(const void* ptr) const {
   cudaPointerAttributes attr{};
@@ -130,18 +135,35 @@ bool CudaBackend::is_resident(const void* ptr) const {
 
 void* CudaBackend::scratch(size_t bytes) {
   if (bytes > scratch_bytes_) {
+    activate();
     if (scratch_) {
       NEUROAI_CUDA_CHECK(cudaStreamSynchronize(stream_));
       NEUROAI_CUDA_CHECK(cudaFree(scratch_));
+      // Until the new buffer exists the backend has none: a failed cudaMalloc below must not leave
+      // it holding a freed pointer and a size it does not have.
+      scratch_ = nullptr;
+      scratch_bytes_ = 0;
     }
-    scratch_bytes_ = bytes + bytes / 4 + 256;
-    NEUROAI_CUDA_CHECK(cudaMalloc(&scratch_, scratch_bytes_));
+    const size_t want = bytes + bytes / 4 + 256;
+    void* p = nullptr;
+    if (cudaError_t err = cudaMalloc(&p, want); err != cudaSuccess) {
+      cudaGetLastError();  // clear it: the backend stays usable for smaller requests
+      NEUROAI_FAIL_CAT("cuda backend: cannot allocate ", want, " bytes of scratch memory: ", cudaGetErrorString(err));
+    }
+    scratch_ = p;
+    scratch_bytes_ = want;
   }
   return scratch_;
 }
 
+void CudaBackend::activate() const {
+  int current = -1;
+  if (cudaGetDevice(&current) != cudaSuccess || current != device_) NEUROAI_CUDA_CHECK(cudaSetDevice(device_));
+}
+
 void* CudaBackend::pinned(size_t bytes) {
   if (bytes > pinned_bytes_) {
+    activate();
     if (pinned_) NEUROAI_CUDA_CHECK(cudaFreeHost(pinned_));
     pinned_bytes_ = bytes < 4096 ? 4096 : bytes;
     NEUROAI_CUDA_CHECK(cudaMallocHost(&pinned_, pinned_bytes_));
@@ -149,4 +171,4 @@ void* CudaBackend::pinned(size_t bytes) {
   return pinned_;
 }
 
-}  // namespace neuroai::cuda
+}  // namespace neuroai::cuda::NEUROAI_CUDA_ABI

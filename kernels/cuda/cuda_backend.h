@@ -1,5 +1,6 @@
 // The CUDA backend: one stream, cuBLAS and cuSPARSE handles bound to it, CUB on that stream.
 // Only kernels/cuda/*.cu include this header. Each <op>_impl is defined in kernels/cuda/<op>.cu.
+// The same class, compiled against the simulator, is the "cuda-sim" backend (kernels/cuda/cuda_api.h).
 #pragma once
 
 #include <cublas_v2.h>
@@ -7,15 +8,22 @@
 #include <cusparse.h>
 
 #include "kernels/backend.h"
+#include "kernels/cuda/cuda_api.h"
 
-namespace neuroai::cuda {
+namespace neuroai::cuda::NEUROAI_CUDA_ABI {
+
+#if defined(NEUROAI_CUDA_SIM)
+inline constexpr const char* kBackendName = "cuda-sim";
+#else
+inline constexpr const char* kBackendName = "cuda";
+#endif
 
 class CudaBackend final : public Backend {
 public:
   explicit CudaBackend(int device = 0);
   ~CudaBackend() override;
 
-  std::string name() const override { return "cuda"; }
+  std::string name() const override { return kBackendName; }
   std::string description() const override;
 
   void* alloc(size_t bytes) override;
@@ -27,7 +35,12 @@ public:
   void synchronize() override;
   bool is_resident(const void* ptr) const override;
 
-  cudaStream_t stream() const { return stream_; }
+  // The backend's stream, with its device made current: every op gets its stream here, so two
+  // backends on two GPUs in one process each launch on their own device.
+  cudaStream_t stream() const {
+    activate();
+    return stream_;
+  }
   cublasHandle_t cublas() const { return cublas_; }
   cusparseHandle_t cusparse() const { return cusparse_; }
   int device() const { return device_; }
@@ -111,6 +124,8 @@ protected:
   void remap_indices_impl(const int32_t* idx, int64_t n, const int32_t* pos, int32_t* out) override;
 
 private:
+  void activate() const;  // makes device_ the calling thread's current device
+
   int device_ = 0;
   int sm_count_ = 0;
   cudaStream_t stream_ = nullptr;
@@ -122,4 +137,7 @@ private:
   size_t pinned_bytes_ = 0;
 };
 
-}  // namespace neuroai::cuda
+// dst (n, m) row-major = src (m, n)^T + beta * dst, on the handle's stream (cublasSgeam; spmm_csr.cu).
+void transpose_geam(cublasHandle_t h, const float* src, int64_t m, int64_t n, float beta, float* dst);
+
+}  // namespace neuroai::cuda::NEUROAI_CUDA_ABI

@@ -6,9 +6,10 @@
 #include <cuda_runtime.h>
 #include <cusparse.h>
 
+#include "kernels/cuda/cuda_api.h"
 #include "kernels/error.h"
 
-namespace neuroai::cuda {
+namespace neuroai::cuda::NEUROAI_CUDA_ABI {
 bool sync_debug();  // NEUROAI_CUDA_SYNC_DEBUG set (read once)
 }
 

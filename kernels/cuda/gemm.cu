@@ -1,9 +1,10 @@
 #include <algorithm>
 
 #include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/cuda_check.h"
 
-namespace neuroai::cuda {
+namespace neuroai::cuda::NEUROAI_CUDA_ABI {
 
 // cuBLAS is column-major; a row-major (r, c) matrix is its column-major transpose. So
 // C^T = op(B)^T op(A)^T is a column-major GEMM with the operands swapped and the same op flags.
@@ -17,4 +18,4 @@ void CudaBackend::gemm_impl(bool trans_a, bool trans_b, float alpha, ConstDenseV
                                    int(std::max<int64_t>(1, n))));
 }
 
-}  // namespace neuroai::cuda
+}  // namespace neuroai::cuda::NEUROAI_CUDA_ABI

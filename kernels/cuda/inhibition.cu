@@ -4,17 +4,12 @@
 #include <algorithm>
 
 #include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/inhibition_math.h"
 
-namespace neuroai::cuda {
+namespace neuroai::cuda::NEUROAI_CUDA_ABI {
 namespace {
-
-constexpr int kThreads = 256;
-
-unsigned blocks_for(int64_t n) { return unsigned((n + kThreads - 1) / kThreads); }
-
-size_t align256(size_t b) { return (b + 255) / 256 * 256; }
 
 // A table of (2 er + 1) x (2 ec + 1) weights on the device.
 struct DeviceTable {
@@ -26,13 +21,13 @@ struct DeviceTable {
 // Grid-stride over the table entries; inv_z comes from the host (gaussian_normalizer).
 __global__ void gaussian_table_kernel(Sheet sheet, DivisiveParams p, float inv_z, float* __restrict__ table,
                                       int64_t size) {
-  for (int64_t t = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; t < size; t += int64_t(gridDim.x) * blockDim.x)
+  for (int64_t t : grid_stride(size))
     table[t] = gaussian_table_entry(t, sheet, p, inv_z);
 }
 
 // Grid-stride over the table entries.
 __global__ void dog_table_kernel(Sheet sheet, DogParams p, float* __restrict__ table, int64_t size) {
-  for (int64_t t = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; t < size; t += int64_t(gridDim.x) * blockDim.x)
+  for (int64_t t : grid_stride(size))
     table[t] = dog_table_entry(t, sheet, p);
 }
 
@@ -67,7 +62,7 @@ __global__ void divisive_norm_forward_kernel(const float* __restrict__ h, int64_
                                              DivisiveParams p, DeviceTable k, float* __restrict__ y,
                                              float* __restrict__ d) {
   const int64_t n = int64_t(sheet.rows) * sheet.cols;
-  const int64_t idx = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t idx = global_thread();
   if (idx >= batch * n) return;
   const int64_t b = idx / n, i = idx % n;
   const float dd = divisive_denominator(window_sum(h + b * n, sheet, int(i / sheet.cols), int(i % sheet.cols), k,
@@ -80,7 +75,7 @@ __global__ void divisive_norm_forward_kernel(const float* __restrict__ h, int64_
 // One thread per element: u = dy h D^(-beta-1).
 __global__ void divisive_u_kernel(const float* __restrict__ h, const float* __restrict__ d,
                                   const float* __restrict__ dy, int64_t total, DivisiveParams p, float* __restrict__ u) {
-  const int64_t idx = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t idx = global_thread();
   if (idx < total) u[idx] = divisive_backward_u(dy[idx], h[idx], d[idx], divisive_scale(d[idx], p));
 }
 
@@ -90,7 +85,7 @@ __global__ void divisive_norm_backward_kernel(const float* __restrict__ h, const
                                               int64_t batch, Sheet sheet, DivisiveParams p, DeviceTable k,
                                               float* __restrict__ dh) {
   const int64_t n = int64_t(sheet.rows) * sheet.cols;
-  const int64_t idx = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t idx = global_thread();
   if (idx >= batch * n) return;
   const int64_t b = idx / n, i = idx % n;
   const float s = window_sum(u + b * n, sheet, int(i / sheet.cols), int(i % sheet.cols), k, Identity{});
@@ -102,7 +97,7 @@ __global__ void divisive_norm_backward_kernel(const float* __restrict__ h, const
 __global__ void dog_forward_kernel(const float* __restrict__ h, int64_t batch, Sheet sheet, DogParams p,
                                    DeviceTable k, float* __restrict__ y) {
   const int64_t n = int64_t(sheet.rows) * sheet.cols;
-  const int64_t idx = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t idx = global_thread();
   if (idx >= batch * n) return;
   const int64_t b = idx / n, i = idx % n;
   const float s = window_sum(h + b * n, sheet, int(i / sheet.cols), int(i % sheet.cols), k, Identity{});
@@ -112,7 +107,7 @@ __global__ void dog_forward_kernel(const float* __restrict__ h, int64_t batch, S
 // One thread per element: the ReLU-gated upstream gradient.
 __global__ void dog_gate_kernel(const float* __restrict__ y, const float* __restrict__ dy, int64_t total,
                                 float* __restrict__ g) {
-  const int64_t idx = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t idx = global_thread();
   if (idx < total) g[idx] = dog_gate(y[idx], dy[idx]);
 }
 
@@ -120,7 +115,7 @@ __global__ void dog_gate_kernel(const float* __restrict__ y, const float* __rest
 __global__ void dog_backward_kernel(const float* __restrict__ g, int64_t batch, Sheet sheet, DogParams p,
                                     DeviceTable k, float* __restrict__ dh) {
   const int64_t n = int64_t(sheet.rows) * sheet.cols;
-  const int64_t idx = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t idx = global_thread();
   if (idx >= batch * n) return;
   const int64_t b = idx / n, i = idx % n;
   const float s = window_sum(g + b * n, sheet, int(i / sheet.cols), int(i % sheet.cols), k, Identity{});
@@ -132,7 +127,7 @@ __global__ void dog_backward_kernel(const float* __restrict__ g, int64_t batch, 
 __global__ void kwta_forward_kernel(const float* __restrict__ h, int64_t batch, Sheet sheet, KwtaParams p,
                                     float* __restrict__ y, uint8_t* __restrict__ winners) {
   const int64_t n = int64_t(sheet.rows) * sheet.cols;
-  const int64_t idx = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t idx = global_thread();
   if (idx >= batch * n) return;
   const int64_t b = idx / n, i = idx % n;
   const int r = int(i / sheet.cols), c = int(i % sheet.cols);
@@ -154,7 +149,7 @@ __global__ void kwta_forward_kernel(const float* __restrict__ h, int64_t batch, 
 // One thread per element.
 __global__ void kwta_backward_kernel(const uint8_t* __restrict__ winners, const float* __restrict__ dy, int64_t total,
                                      float* __restrict__ dh) {
-  const int64_t idx = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t idx = global_thread();
   if (idx < total) dh[idx] = winners[idx] ? dy[idx] : 0.0f;
 }
 
@@ -162,14 +157,14 @@ __global__ void kwta_backward_kernel(const uint8_t* __restrict__ winners, const 
 cudaError_t launch_gaussian_table(Sheet sheet, const DivisiveParams& p, float* table, cudaStream_t stream) {
   const int64_t size = inhibition_table_size(p.radius, sheet);
   const float inv_z = 1.0f / gaussian_normalizer(p.radius, p.sigma);  // on the host, bit-equal to the CPU's
-  gaussian_table_kernel<<<std::min<unsigned>(blocks_for(size), 1024), kThreads, 0, stream>>>(sheet, p, inv_z, table,
+  NEUROAI_LAUNCH(gaussian_table_kernel, blocks_for(size, kBlock, 1024), kBlock, 0, stream)(sheet, p, inv_z, table,
                                                                                             size);
   return cudaGetLastError();
 }
 
 cudaError_t launch_dog_table(Sheet sheet, const DogParams& p, float* table, cudaStream_t stream) {
   const int64_t size = inhibition_table_size(p.radius, sheet);
-  dog_table_kernel<<<std::min<unsigned>(blocks_for(size), 1024), kThreads, 0, stream>>>(sheet, p, table, size);
+  NEUROAI_LAUNCH(dog_table_kernel, blocks_for(size, kBlock, 1024), kBlock, 0, stream)(sheet, p, table, size);
   return cudaGetLastError();
 }
 
@@ -184,7 +179,7 @@ cudaError_t launch_divisive_norm_forward(const float* h, int64_t batch, Sheet sh
                                          float* table, float* y, float* d, cudaStream_t stream) {
   cudaError_t err = launch_gaussian_table(sheet, p, table, stream);
   if (err != cudaSuccess) return err;
-  divisive_norm_forward_kernel<<<blocks_for(batch * sheet.units()), kThreads, 0, stream>>>(
+  NEUROAI_LAUNCH(divisive_norm_forward_kernel, blocks_for(batch * sheet.units()), kBlock, 0, stream)(
       h, batch, sheet, p, device_table(table, p.radius, sheet), y, d);
   return cudaGetLastError();
 }
@@ -196,8 +191,8 @@ cudaError_t launch_divisive_norm_backward(const float* h, const float* d, const 
   cudaError_t err = launch_gaussian_table(sheet, p, table, stream);
   if (err != cudaSuccess) return err;
   const int64_t total = batch * sheet.units();
-  divisive_u_kernel<<<blocks_for(total), kThreads, 0, stream>>>(h, d, dy, total, p, u);
-  divisive_norm_backward_kernel<<<blocks_for(total), kThreads, 0, stream>>>(
+  NEUROAI_LAUNCH(divisive_u_kernel, blocks_for(total), kBlock, 0, stream)(h, d, dy, total, p, u);
+  NEUROAI_LAUNCH(divisive_norm_backward_kernel, blocks_for(total), kBlock, 0, stream)(
       h, d, dy, u, batch, sheet, p, device_table(table, p.radius, sheet), dh);
   return cudaGetLastError();
 }
@@ -207,7 +202,7 @@ cudaError_t launch_dog_forward(const float* h, int64_t batch, Sheet sheet, const
                                cudaStream_t stream) {
   cudaError_t err = launch_dog_table(sheet, p, table, stream);
   if (err != cudaSuccess) return err;
-  dog_forward_kernel<<<blocks_for(batch * sheet.units()), kThreads, 0, stream>>>(
+  NEUROAI_LAUNCH(dog_forward_kernel, blocks_for(batch * sheet.units()), kBlock, 0, stream)(
       h, batch, sheet, p, device_table(table, p.radius, sheet), y);
   return cudaGetLastError();
 }
@@ -218,8 +213,8 @@ cudaError_t launch_dog_backward(const float* y, const float* dy, int64_t batch, 
   cudaError_t err = launch_dog_table(sheet, p, table, stream);
   if (err != cudaSuccess) return err;
   const int64_t total = batch * sheet.units();
-  dog_gate_kernel<<<blocks_for(total), kThreads, 0, stream>>>(y, dy, total, g);
-  dog_backward_kernel<<<blocks_for(total), kThreads, 0, stream>>>(g, batch, sheet, p,
+  NEUROAI_LAUNCH(dog_gate_kernel, blocks_for(total), kBlock, 0, stream)(y, dy, total, g);
+  NEUROAI_LAUNCH(dog_backward_kernel, blocks_for(total), kBlock, 0, stream)(g, batch, sheet, p,
                                                                    device_table(table, p.radius, sheet), dh);
   return cudaGetLastError();
 }
@@ -227,14 +222,14 @@ cudaError_t launch_dog_backward(const float* y, const float* dy, int64_t batch, 
 // h, y, winners (batch, units): device.
 cudaError_t launch_kwta_forward(const float* h, int64_t batch, Sheet sheet, const KwtaParams& p, float* y,
                                 uint8_t* winners, cudaStream_t stream) {
-  kwta_forward_kernel<<<blocks_for(batch * sheet.units()), kThreads, 0, stream>>>(h, batch, sheet, p, y, winners);
+  NEUROAI_LAUNCH(kwta_forward_kernel, blocks_for(batch * sheet.units()), kBlock, 0, stream)(h, batch, sheet, p, y, winners);
   return cudaGetLastError();
 }
 
 // winners, dy, dh (total): device.
 cudaError_t launch_kwta_backward(const uint8_t* winners, const float* dy, int64_t total, float* dh,
                                  cudaStream_t stream) {
-  kwta_backward_kernel<<<blocks_for(total), kThreads, 0, stream>>>(winners, dy, total, dh);
+  NEUROAI_LAUNCH(kwta_backward_kernel, blocks_for(total), kBlock, 0, stream)(winners, dy, total, dh);
   return cudaGetLastError();
 }
 
@@ -281,4 +276,4 @@ void CudaBackend::kwta_backward_impl(const uint8_t* winners, ConstDenseView dy, 
   NEUROAI_CUDA_LAUNCH_CHECK(stream());
 }
 
-}  // namespace neuroai::cuda
+}  // namespace neuroai::cuda::NEUROAI_CUDA_ABI

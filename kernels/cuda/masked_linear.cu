@@ -1,28 +1,23 @@
 #include <algorithm>
 
 #include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/cuda_check.h"
 
-namespace neuroai::cuda {
+namespace neuroai::cuda::NEUROAI_CUDA_ABI {
 namespace {
-
-constexpr int kThreads = 256;
-
-int grid_for(int64_t n, int sm_count) {
-  return int(std::max<int64_t>(1, std::min<int64_t>((n + kThreads - 1) / kThreads, int64_t(sm_count) * 32)));
-}
 
 // Grid-stride over the n weights; out = W ⊙ M as a select, so pruned inf/nan weights still give 0.
 __global__ void masked_copy_kernel(const float* __restrict__ w, const uint8_t* __restrict__ mask, int64_t n,
                                    float* __restrict__ out) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+  for (int64_t i : grid_stride(n))
     out[i] = mask[i] ? w[i] : 0.0f;
 }
 
 // Grid-stride over the n weights; dW += G only where the mask is alive (masked dW entries untouched).
 __global__ void masked_accumulate_kernel(const float* __restrict__ g, const uint8_t* __restrict__ mask, int64_t n,
                                          float* __restrict__ dw) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+  for (int64_t i : grid_stride(n))
     if (mask[i]) dw[i] += g[i];
 }
 
@@ -30,28 +25,28 @@ __global__ void masked_accumulate_kernel(const float* __restrict__ g, const uint
 __global__ void broadcast_rows_kernel(const float* __restrict__ bias, int64_t rows, int64_t cols,
                                       float* __restrict__ y) {
   const int64_t n = rows * cols;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+  for (int64_t i : grid_stride(n))
     y[i] = bias[i % cols];
 }
 
 // w (n), mask (n), out (n): device. out = W ⊙ M.
 cudaError_t launch_masked_copy(const float* w, const uint8_t* mask, int64_t n, float* out, int sm_count,
                                cudaStream_t stream) {
-  masked_copy_kernel<<<grid_for(n, sm_count), kThreads, 0, stream>>>(w, mask, n, out);
+  NEUROAI_LAUNCH(masked_copy_kernel, blocks_for(n, kBlock, int64_t(sm_count) * 32), kBlock, 0, stream)(w, mask, n, out);
   return cudaGetLastError();
 }
 
 // g (n), mask (n), dw (n): device. dw += G ⊙ M, masked entries untouched.
 cudaError_t launch_masked_accumulate(const float* g, const uint8_t* mask, int64_t n, float* dw, int sm_count,
                                      cudaStream_t stream) {
-  masked_accumulate_kernel<<<grid_for(n, sm_count), kThreads, 0, stream>>>(g, mask, n, dw);
+  NEUROAI_LAUNCH(masked_accumulate_kernel, blocks_for(n, kBlock, int64_t(sm_count) * 32), kBlock, 0, stream)(g, mask, n, dw);
   return cudaGetLastError();
 }
 
 // bias (cols), y (rows, cols): device.
 cudaError_t launch_broadcast_rows(const float* bias, int64_t rows, int64_t cols, float* y, int sm_count,
                                   cudaStream_t stream) {
-  broadcast_rows_kernel<<<grid_for(rows * cols, sm_count), kThreads, 0, stream>>>(bias, rows, cols, y);
+  NEUROAI_LAUNCH(broadcast_rows_kernel, blocks_for(rows * cols, kBlock, int64_t(sm_count) * 32), kBlock, 0, stream)(bias, rows, cols, y);
   return cudaGetLastError();
 }
 
@@ -113,4 +108,4 @@ void CudaBackend::masked_linear_backward_impl(ConstDenseView x, ConstDenseView w
   if (db) col_sum_impl(dy, db, accumulate);
 }
 
-}  // namespace neuroai::cuda
+}  // namespace neuroai::cuda::NEUROAI_CUDA_ABI

@@ -1,23 +1,18 @@
 #include <algorithm>
 
 #include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/optim_math.h"
 
-namespace neuroai::cuda {
+namespace neuroai::cuda::NEUROAI_CUDA_ABI {
 namespace {
-
-constexpr int kThreads = 256;
-
-int grid_for(int64_t n, int sm_count) {
-  return int(std::max<int64_t>(1, std::min<int64_t>((n + kThreads - 1) / kThreads, int64_t(sm_count) * 32)));
-}
 
 // Grid-stride, one thread per parameter; momentum may be null (plain SGD), mask may be null (all alive).
 __global__ void sgd_step_kernel(SgdParams p, int64_t n, const float* __restrict__ grad,
                                 const uint8_t* __restrict__ mask, float* __restrict__ w,
                                 float* __restrict__ momentum) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t i : grid_stride(n)) {
     const bool alive = !mask || mask[i];
     if (momentum) {
       sgd_update(p, alive, grad[i], w[i], momentum[i]);
@@ -31,7 +26,7 @@ __global__ void sgd_step_kernel(SgdParams p, int64_t n, const float* __restrict_
 __global__ void adam_step_kernel(AdamCoeffs c, int64_t n, const float* __restrict__ grad,
                                  const uint8_t* __restrict__ mask, float* __restrict__ w, float* __restrict__ m,
                                  float* __restrict__ v) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+  for (int64_t i : grid_stride(n))
     adam_update(c, !mask || mask[i], grad[i], w[i], m[i], v[i]);
 }
 
@@ -40,14 +35,14 @@ __global__ void adam_step_kernel(AdamCoeffs c, int64_t n, const float* __restric
 // grad, mask (or null), w, momentum (or null): n entries each, device.
 cudaError_t launch_sgd_step(const SgdParams& p, int64_t n, const float* grad, const uint8_t* mask, float* w,
                             float* momentum, int sm_count, cudaStream_t stream) {
-  sgd_step_kernel<<<grid_for(n, sm_count), kThreads, 0, stream>>>(p, n, grad, mask, w, momentum);
+  NEUROAI_LAUNCH(sgd_step_kernel, blocks_for(n, kBlock, int64_t(sm_count) * 32), kBlock, 0, stream)(p, n, grad, mask, w, momentum);
   return cudaGetLastError();
 }
 
 // grad, mask (or null), w, m, v: n entries each, device.
 cudaError_t launch_adam_step(const AdamCoeffs& c, int64_t n, const float* grad, const uint8_t* mask, float* w,
                              float* m, float* v, int sm_count, cudaStream_t stream) {
-  adam_step_kernel<<<grid_for(n, sm_count), kThreads, 0, stream>>>(c, n, grad, mask, w, m, v);
+  NEUROAI_LAUNCH(adam_step_kernel, blocks_for(n, kBlock, int64_t(sm_count) * 32), kBlock, 0, stream)(c, n, grad, mask, w, m, v);
   return cudaGetLastError();
 }
 
@@ -63,4 +58,4 @@ void CudaBackend::adam_step_impl(const AdamParams& p, int64_t n, const float* gr
   NEUROAI_CUDA_LAUNCH_CHECK(stream());
 }
 
-}  // namespace neuroai::cuda
+}  // namespace neuroai::cuda::NEUROAI_CUDA_ABI

@@ -2,19 +2,14 @@
 
 #include "kernels/activation_math.h"
 #include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/cuda_check.h"
 
-namespace neuroai::cuda {
+namespace neuroai::cuda::NEUROAI_CUDA_ABI {
 namespace {
 
-constexpr int kThreads = 256;
-
-int grid_for(int64_t n, int sm_count) {
-  return int(std::max<int64_t>(1, std::min<int64_t>((n + kThreads - 1) / kThreads, int64_t(sm_count) * 32)));
-}
-
 #define NEUROAI_GRID_STRIDE(i, n) \
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
+  for (int64_t i : grid_stride((n)))
 
 // Grid-stride over Y's entries, one thread per entry.
 __global__ void bias_add_kernel(float* __restrict__ y, const float* __restrict__ bias, int64_t rows, int64_t cols) {
@@ -68,26 +63,26 @@ __global__ void add_sign_kernel(int64_t n, float alpha, const float* __restrict_
 // y (rows, cols), bias (cols): device.
 cudaError_t launch_bias_add(float* y, const float* bias, int64_t rows, int64_t cols, int sm_count,
                             cudaStream_t stream) {
-  bias_add_kernel<<<grid_for(rows * cols, sm_count), kThreads, 0, stream>>>(y, bias, rows, cols);
+  NEUROAI_LAUNCH(bias_add_kernel, blocks_for(rows * cols, kBlock, int64_t(sm_count) * 32), kBlock, 0, stream)(y, bias, rows, cols);
   return cudaGetLastError();
 }
 
 // x (n), y (n): device.
 cudaError_t launch_activation_forward(Activation act, const float* x, int64_t n, float* y, int sm_count,
                                       cudaStream_t stream) {
-  const int grid = grid_for(n, sm_count);
+  const int grid = blocks_for(n, kBlock, int64_t(sm_count) * 32);
   switch (act) {
     case Activation::Identity:
-      activation_forward_kernel<Activation::Identity><<<grid, kThreads, 0, stream>>>(x, n, y);
+      NEUROAI_LAUNCH(activation_forward_kernel<Activation::Identity>, grid, kBlock, 0, stream)(x, n, y);
       break;
     case Activation::Relu:
-      activation_forward_kernel<Activation::Relu><<<grid, kThreads, 0, stream>>>(x, n, y);
+      NEUROAI_LAUNCH(activation_forward_kernel<Activation::Relu>, grid, kBlock, 0, stream)(x, n, y);
       break;
     case Activation::Tanh:
-      activation_forward_kernel<Activation::Tanh><<<grid, kThreads, 0, stream>>>(x, n, y);
+      NEUROAI_LAUNCH(activation_forward_kernel<Activation::Tanh>, grid, kBlock, 0, stream)(x, n, y);
       break;
     case Activation::Sigmoid:
-      activation_forward_kernel<Activation::Sigmoid><<<grid, kThreads, 0, stream>>>(x, n, y);
+      NEUROAI_LAUNCH(activation_forward_kernel<Activation::Sigmoid>, grid, kBlock, 0, stream)(x, n, y);
       break;
   }
   return cudaGetLastError();
@@ -96,19 +91,19 @@ cudaError_t launch_activation_forward(Activation act, const float* x, int64_t n,
 // y (n), dy (n), dx (n): device.
 cudaError_t launch_activation_backward(Activation act, const float* y, const float* dy, int64_t n, float* dx,
                                        int sm_count, cudaStream_t stream) {
-  const int grid = grid_for(n, sm_count);
+  const int grid = blocks_for(n, kBlock, int64_t(sm_count) * 32);
   switch (act) {
     case Activation::Identity:
-      activation_backward_kernel<Activation::Identity><<<grid, kThreads, 0, stream>>>(y, dy, n, dx);
+      NEUROAI_LAUNCH(activation_backward_kernel<Activation::Identity>, grid, kBlock, 0, stream)(y, dy, n, dx);
       break;
     case Activation::Relu:
-      activation_backward_kernel<Activation::Relu><<<grid, kThreads, 0, stream>>>(y, dy, n, dx);
+      NEUROAI_LAUNCH(activation_backward_kernel<Activation::Relu>, grid, kBlock, 0, stream)(y, dy, n, dx);
       break;
     case Activation::Tanh:
-      activation_backward_kernel<Activation::Tanh><<<grid, kThreads, 0, stream>>>(y, dy, n, dx);
+      NEUROAI_LAUNCH(activation_backward_kernel<Activation::Tanh>, grid, kBlock, 0, stream)(y, dy, n, dx);
       break;
     case Activation::Sigmoid:
-      activation_backward_kernel<Activation::Sigmoid><<<grid, kThreads, 0, stream>>>(y, dy, n, dx);
+      NEUROAI_LAUNCH(activation_backward_kernel<Activation::Sigmoid>, grid, kBlock, 0, stream)(y, dy, n, dx);
       break;
   }
   return cudaGetLastError();
@@ -116,31 +111,31 @@ cudaError_t launch_activation_backward(Activation act, const float* y, const flo
 
 // x (n), y (n): device.
 cudaError_t launch_axpy(int64_t n, float alpha, const float* x, float* y, int sm_count, cudaStream_t stream) {
-  axpy_kernel<<<grid_for(n, sm_count), kThreads, 0, stream>>>(n, alpha, x, y);
+  NEUROAI_LAUNCH(axpy_kernel, blocks_for(n, kBlock, int64_t(sm_count) * 32), kBlock, 0, stream)(n, alpha, x, y);
   return cudaGetLastError();
 }
 
 // x (n): device.
 cudaError_t launch_scale(int64_t n, float alpha, float* x, int sm_count, cudaStream_t stream) {
-  scale_kernel<<<grid_for(n, sm_count), kThreads, 0, stream>>>(n, alpha, x);
+  NEUROAI_LAUNCH(scale_kernel, blocks_for(n, kBlock, int64_t(sm_count) * 32), kBlock, 0, stream)(n, alpha, x);
   return cudaGetLastError();
 }
 
 // x (n): device.
 cudaError_t launch_fill(int64_t n, float value, float* x, int sm_count, cudaStream_t stream) {
-  fill_kernel<<<grid_for(n, sm_count), kThreads, 0, stream>>>(n, value, x);
+  NEUROAI_LAUNCH(fill_kernel, blocks_for(n, kBlock, int64_t(sm_count) * 32), kBlock, 0, stream)(n, value, x);
   return cudaGetLastError();
 }
 
 // mask (n), x (n): device.
 cudaError_t launch_apply_mask(int64_t n, const uint8_t* mask, float* x, int sm_count, cudaStream_t stream) {
-  apply_mask_kernel<<<grid_for(n, sm_count), kThreads, 0, stream>>>(n, mask, x);
+  NEUROAI_LAUNCH(apply_mask_kernel, blocks_for(n, kBlock, int64_t(sm_count) * 32), kBlock, 0, stream)(n, mask, x);
   return cudaGetLastError();
 }
 
 // x (n), dx (n): device.
 cudaError_t launch_add_sign(int64_t n, float alpha, const float* x, float* dx, int sm_count, cudaStream_t stream) {
-  add_sign_kernel<<<grid_for(n, sm_count), kThreads, 0, stream>>>(n, alpha, x, dx);
+  NEUROAI_LAUNCH(add_sign_kernel, blocks_for(n, kBlock, int64_t(sm_count) * 32), kBlock, 0, stream)(n, alpha, x, dx);
   return cudaGetLastError();
 }
 
@@ -184,4 +179,4 @@ void CudaBackend::add_sign_impl(int64_t n, float alpha, const float* x, float* d
   NEUROAI_CUDA_LAUNCH_CHECK(stream());
 }
 
-}  // namespace neuroai::cuda
+}  // namespace neuroai::cuda::NEUROAI_CUDA_ABI

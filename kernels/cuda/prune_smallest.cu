@@ -11,10 +11,11 @@
 #include <span>
 
 #include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/inhibition_math.h"
 
-namespace neuroai::cuda {
+namespace neuroai::cuda::NEUROAI_CUDA_ABI {
 namespace {
 
 constexpr int kBins = 2048;  // 11-bit digits
@@ -24,9 +25,9 @@ constexpr int kDigitBits[kPasses] = {11, 11, 9};
 constexpr int kHistThreads = 256;
 constexpr int kHistCopies = 4;  // shared sub-histograms, so warps hitting one bin contend less
 constexpr int kSelectThreads = 256;
-constexpr int kChunkThreads = 256;
+constexpr int kChunkBlock = 256;
 constexpr int kChunkItems = 16;
-constexpr int64_t kChunk = int64_t(kChunkThreads) * kChunkItems;  // tie-scan granularity
+constexpr int64_t kChunk = int64_t(kChunkBlock) * kChunkItems;  // tie-scan granularity
 constexpr int kApplyThreads = 256;
 
 struct SelectState {
@@ -47,8 +48,6 @@ struct Workspace {
   size_t cub_bytes;
 };
 
-size_t align256(size_t b) { return (b + 255) / 256 * 256; }
-
 int64_t chunks_of(int64_t n) { return (n + kChunk - 1) / kChunk; }
 
 bool aligned_for_vectors(const float* score, const uint8_t* alive) {
@@ -60,8 +59,8 @@ bool aligned_for_vectors(const float* score, const uint8_t* alive) {
 // never written.
 template <class F>
 __device__ void for_alive(const float* __restrict__ score, uint8_t* __restrict__ alive, int64_t n, bool vec, F keep) {
-  const int64_t stride = int64_t(gridDim.x) * blockDim.x;
-  const int64_t start = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t stride = grid_threads();
+  const int64_t start = global_thread();
   int64_t tail = 0;
   if (vec) {
     const int64_t n4 = n / 4;
@@ -155,7 +154,7 @@ __global__ void prune_apply_kernel(const float* __restrict__ score, uint8_t* __r
 // entries): counts the alive keys == T when the ties are split, else writes 0.
 __global__ void prune_tie_count_kernel(const float* __restrict__ score, const uint8_t* __restrict__ alive, int64_t n,
                                        const SelectState* __restrict__ st, unsigned long long* __restrict__ chunk_ties) {
-  using Reduce = cub::BlockReduce<unsigned long long, kChunkThreads>;
+  using Reduce = cub::BlockReduce<unsigned long long, kChunkBlock>;
   __shared__ typename Reduce::TempStorage tmp;
   unsigned long long c = 0;
   if (st->split) {
@@ -175,7 +174,7 @@ __global__ void prune_tie_count_kernel(const float* __restrict__ score, const ui
 __global__ void prune_tie_apply_kernel(const float* __restrict__ score, uint8_t* __restrict__ alive, int64_t n,
                                        const SelectState* __restrict__ st,
                                        const unsigned long long* __restrict__ chunk_before) {
-  using Scan = cub::BlockScan<unsigned long long, kChunkThreads>;
+  using Scan = cub::BlockScan<unsigned long long, kChunkBlock>;
   __shared__ typename Scan::TempStorage tmp;
   if (!st->split) return;  // uniform over the block, so the scan below is never half-entered
   const uint32_t t = st->prefix;
@@ -257,20 +256,17 @@ cudaError_t launch_prune_smallest(std::span<const PruneTarget> targets, int64_t 
   cudaError_t err = plan(targets, &p);
   if (err != cudaSuccess) return err;
   const Workspace w = carve(workspace, p);
-  auto grid_for = [&](int64_t n, int64_t per_block, int64_t max_blocks) {
-    return unsigned(std::max<int64_t>(1, std::min<int64_t>((n + per_block - 1) / per_block, max_blocks)));
-  };
   if ((err = cudaMemsetAsync(w.hist, 0, kBins * sizeof(unsigned long long), stream)) != cudaSuccess) return err;
-  prune_init_kernel<<<1, 32, 0, stream>>>(w.state, (unsigned long long)n_prune);
+  NEUROAI_LAUNCH(prune_init_kernel, 1, 32, 0, stream)(w.state, (unsigned long long)n_prune);
   for (int pass = 0; pass < kPasses; ++pass) {
     const uint32_t digit_mask = (1u << kDigitBits[pass]) - 1u;
     for (const PruneTarget& g : targets) {
       if (g.n == 0) continue;
-      const unsigned grid = grid_for(g.n, int64_t(kHistThreads) * 16, int64_t(sm_count) * 4);
-      prune_hist_kernel<<<grid, kHistThreads, 0, stream>>>(g.score, g.alive, g.n, aligned_for_vectors(g.score, g.alive),
+      const unsigned grid = blocks_for(g.n, kHistThreads * 16, int64_t(sm_count) * 4);
+      NEUROAI_LAUNCH(prune_hist_kernel, grid, kHistThreads, 0, stream)(g.score, g.alive, g.n, aligned_for_vectors(g.score, g.alive),
                                                            w.state, kShift[pass], digit_mask, w.hist);
     }
-    prune_select_kernel<<<1, kSelectThreads, 0, stream>>>(w.hist, w.state, kShift[pass], digit_mask,
+    NEUROAI_LAUNCH(prune_select_kernel, 1, kSelectThreads, 0, stream)(w.hist, w.state, kShift[pass], digit_mask,
                                                           pass == kPasses - 1);
     if ((err = cudaGetLastError()) != cudaSuccess) return err;
   }
@@ -279,7 +275,7 @@ cudaError_t launch_prune_smallest(std::span<const PruneTarget> targets, int64_t 
   int64_t chunk0 = 0;
   for (const PruneTarget& g : targets) {
     if (g.n == 0) continue;
-    prune_tie_count_kernel<<<unsigned(chunks_of(g.n)), kChunkThreads, 0, stream>>>(g.score, g.alive, g.n, w.state,
+    NEUROAI_LAUNCH(prune_tie_count_kernel, unsigned(chunks_of(g.n)), kChunkBlock, 0, stream)(g.score, g.alive, g.n, w.state,
                                                                                     w.chunk_ties + chunk0);
     chunk0 += chunks_of(g.n);
   }
@@ -292,9 +288,9 @@ cudaError_t launch_prune_smallest(std::span<const PruneTarget> targets, int64_t 
   for (const PruneTarget& g : targets) {
     if (g.n == 0) continue;
     const bool vec = aligned_for_vectors(g.score, g.alive);
-    const unsigned grid = grid_for(vec ? g.n / 4 + 1 : g.n, kApplyThreads, int64_t(sm_count) * 32);
-    prune_apply_kernel<<<grid, kApplyThreads, 0, stream>>>(g.score, g.alive, g.n, vec, w.state);
-    prune_tie_apply_kernel<<<unsigned(chunks_of(g.n)), kChunkThreads, 0, stream>>>(g.score, g.alive, g.n, w.state,
+    const unsigned grid = blocks_for(vec ? g.n / 4 + 1 : g.n, kApplyThreads, int64_t(sm_count) * 32);
+    NEUROAI_LAUNCH(prune_apply_kernel, grid, kApplyThreads, 0, stream)(g.score, g.alive, g.n, vec, w.state);
+    NEUROAI_LAUNCH(prune_tie_apply_kernel, unsigned(chunks_of(g.n)), kChunkBlock, 0, stream)(g.score, g.alive, g.n, w.state,
                                                                                     w.chunk_before + chunk0);
     chunk0 += chunks_of(g.n);
   }
@@ -327,4 +323,4 @@ int64_t CudaBackend::count_nonzero_impl(const uint8_t* flags, int64_t n) {
   return *host;
 }
 
-}  // namespace neuroai::cuda
+}  // namespace neuroai::cuda::NEUROAI_CUDA_ABI

@@ -2,9 +2,10 @@
 #include <cuda/std/functional>
 
 #include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/cuda_check.h"
 
-namespace neuroai::cuda {
+namespace neuroai::cuda::NEUROAI_CUDA_ABI {
 namespace {
 
 constexpr int kColTile = 32;  // columns per block (one warp wide, so row reads coalesce)
@@ -58,7 +59,7 @@ cudaError_t launch_col_sum(const float* x, int64_t rows, int64_t cols, float* ou
                            cudaStream_t stream) {
   const dim3 block(kColTile, kRowLanes);
   const dim3 grid(unsigned((cols + kColTile - 1) / kColTile));
-  col_sum_kernel<<<grid, block, 0, stream>>>(x, rows, cols, out, accumulate);
+  NEUROAI_LAUNCH(col_sum_kernel, grid, block, 0, stream)(x, rows, cols, out, accumulate);
   return cudaGetLastError();
 }
 
@@ -76,4 +77,4 @@ void CudaBackend::reduce_impl(Reduction r, const float* x, int64_t n, float* out
   NEUROAI_CUDA_LAUNCH_CHECK(stream());
 }
 
-}  // namespace neuroai::cuda
+}  // namespace neuroai::cuda::NEUROAI_CUDA_ABI

@@ -1,21 +1,18 @@
 // Recurrent-cell steps on the GPU: the pointwise work of one time step is one kernel (the GEMMs that
 // produce gi and gh run before it), the gate arithmetic from kernels/rnn_math.h.
 #include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/rnn_math.h"
 
-namespace neuroai::cuda {
+namespace neuroai::cuda::NEUROAI_CUDA_ABI {
 namespace {
-
-constexpr int kThreads = 256;
-
-int blocks_for(int64_t n) { return int((n + kThreads - 1) / kThreads); }
 
 // One thread per (b, j) element of the (B, H) hidden state; reads the three gate blocks of gi and gh.
 __global__ void gru_step_forward_kernel(const float* __restrict__ gi, const float* __restrict__ gh,
                                         const float* __restrict__ h_prev, const float* __restrict__ gate_m,
                                         float* __restrict__ h_out, float* __restrict__ saved, int64_t B, int64_t H) {
-  const int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t e = global_thread();
   if (e >= B * H) return;
   const int64_t b = e / H, j = e % H;
   const float* xi = gi + b * 3 * H;
@@ -36,7 +33,7 @@ __global__ void gru_step_backward_kernel(const float* __restrict__ dh_out, const
                                          const float* __restrict__ saved, const float* __restrict__ gate_m,
                                          float* __restrict__ dgi, float* __restrict__ dgh,
                                          float* __restrict__ dh_prev, int64_t B, int64_t H) {
-  const int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t e = global_thread();
   if (e >= B * H) return;
   const int64_t b = e / H, j = e % H;
   const float* sv = saved + b * 4 * H;
@@ -58,7 +55,7 @@ __global__ void rnn_step_forward_kernel(const float* __restrict__ gi, const floa
                                         const float* __restrict__ h_prev, const float* __restrict__ alpha,
                                         const float* __restrict__ gate_m, float* __restrict__ h_out,
                                         float* __restrict__ saved, int64_t B, int64_t H) {
-  const int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t e = global_thread();
   if (e >= B * H) return;
   const int64_t j = e % H;
   const float a = (alpha ? alpha[j] : 1.0f) * (gate_m ? gate_m[j] : 1.0f);
@@ -69,7 +66,7 @@ __global__ void rnn_step_forward_kernel(const float* __restrict__ gi, const floa
 __global__ void rnn_step_backward_kernel(const float* __restrict__ dh_out, const float* __restrict__ saved,
                                          const float* __restrict__ alpha, const float* __restrict__ gate_m,
                                          float* __restrict__ dpre, float* __restrict__ dh_prev, int64_t B, int64_t H) {
-  const int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t e = global_thread();
   if (e >= B * H) return;
   const int64_t j = e % H;
   const float a = (alpha ? alpha[j] : 1.0f) * (gate_m ? gate_m[j] : 1.0f);
@@ -80,7 +77,7 @@ __global__ void rnn_step_backward_kernel(const float* __restrict__ dh_out, const
 // One block per column j; its threads stride over the rows and reduce x[r, j]^2 in shared memory.
 __global__ void sq_trace_update_kernel(const float* __restrict__ x, int64_t R, int64_t N, float beta,
                                        float* __restrict__ trace) {
-  __shared__ float part[kThreads];
+  __shared__ float part[kBlock];
   const int64_t j = blockIdx.x;
   float s = 0.0f;
   for (int64_t r = threadIdx.x; r < R; r += blockDim.x) {
@@ -101,7 +98,7 @@ __global__ void sq_trace_update_kernel(const float* __restrict__ x, int64_t R, i
 // gi, gh (B, 3H), h_prev, h_out (B, H), saved (B, 4H), gate_m (H) or null; all device memory.
 cudaError_t launch_gru_step_forward(const float* gi, const float* gh, const float* h_prev, const float* gate_m,
                                     float* h_out, float* saved, int64_t B, int64_t H, cudaStream_t s) {
-  gru_step_forward_kernel<<<blocks_for(B * H), kThreads, 0, s>>>(gi, gh, h_prev, gate_m, h_out, saved, B, H);
+  NEUROAI_LAUNCH(gru_step_forward_kernel, blocks_for(B * H), kBlock, 0, s)(gi, gh, h_prev, gate_m, h_out, saved, B, H);
   return cudaGetLastError();
 }
 
@@ -109,7 +106,7 @@ cudaError_t launch_gru_step_forward(const float* gi, const float* gh, const floa
 cudaError_t launch_gru_step_backward(const float* dh_out, const float* h_prev, const float* saved,
                                      const float* gate_m, float* dgi, float* dgh, float* dh_prev, int64_t B, int64_t H,
                                      cudaStream_t s) {
-  gru_step_backward_kernel<<<blocks_for(B * H), kThreads, 0, s>>>(dh_out, h_prev, saved, gate_m, dgi, dgh, dh_prev,
+  NEUROAI_LAUNCH(gru_step_backward_kernel, blocks_for(B * H), kBlock, 0, s)(dh_out, h_prev, saved, gate_m, dgi, dgh, dh_prev,
                                                                   B, H);
   return cudaGetLastError();
 }
@@ -118,20 +115,20 @@ cudaError_t launch_gru_step_backward(const float* dh_out, const float* h_prev, c
 cudaError_t launch_rnn_step_forward(const float* gi, const float* gh, const float* h_prev, const float* alpha,
                                     const float* gate_m, float* h_out, float* saved, int64_t B, int64_t H,
                                     cudaStream_t s) {
-  rnn_step_forward_kernel<<<blocks_for(B * H), kThreads, 0, s>>>(gi, gh, h_prev, alpha, gate_m, h_out, saved, B, H);
+  NEUROAI_LAUNCH(rnn_step_forward_kernel, blocks_for(B * H), kBlock, 0, s)(gi, gh, h_prev, alpha, gate_m, h_out, saved, B, H);
   return cudaGetLastError();
 }
 
 // dh_out, saved, dpre, dh_prev (B, H); alpha, gate_m (H) or null; all device memory.
 cudaError_t launch_rnn_step_backward(const float* dh_out, const float* saved, const float* alpha, const float* gate_m,
                                      float* dpre, float* dh_prev, int64_t B, int64_t H, cudaStream_t s) {
-  rnn_step_backward_kernel<<<blocks_for(B * H), kThreads, 0, s>>>(dh_out, saved, alpha, gate_m, dpre, dh_prev, B, H);
+  NEUROAI_LAUNCH(rnn_step_backward_kernel, blocks_for(B * H), kBlock, 0, s)(dh_out, saved, alpha, gate_m, dpre, dh_prev, B, H);
   return cudaGetLastError();
 }
 
 // x (R, N) and trace (N) in device memory; R, N > 0.
 cudaError_t launch_sq_trace_update(const float* x, int64_t R, int64_t N, float beta, float* trace, cudaStream_t s) {
-  sq_trace_update_kernel<<<int(N), kThreads, 0, s>>>(x, R, N, beta, trace);
+  NEUROAI_LAUNCH(sq_trace_update_kernel, int(N), kBlock, 0, s)(x, R, N, beta, trace);
   return cudaGetLastError();
 }
 
@@ -168,4 +165,4 @@ void CudaBackend::sq_trace_update_impl(ConstDenseView x, float beta, float* trac
   NEUROAI_CUDA_LAUNCH_CHECK(stream());
 }
 
-}  // namespace neuroai::cuda
+}  // namespace neuroai::cuda::NEUROAI_CUDA_ABI

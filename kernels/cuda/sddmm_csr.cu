@@ -2,12 +2,12 @@
 // dY and X are transposed with cublasSgeam into dYt (rows, B) and Xt (cols, B) so both operands
 // of every dot product are contiguous rows read coalesced. The Hebbian CSR update (SPEC §7.2) is
 // the same sampled product with a different epilogue, so it is defined here too.
-#include "kernels/cuda/csr_util.cuh"
 #include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/inhibition_math.h"
 
-namespace neuroai::cuda {
+namespace neuroai::cuda::NEUROAI_CUDA_ABI {
 namespace {
 
 // out[k] = s or out[k] + s.
@@ -31,16 +31,16 @@ template <class Epilogue>
 __global__ void sddmm_csr_kernel(const int32_t* __restrict__ indptr, const int32_t* __restrict__ indices,
                                  int32_t rows, const float* __restrict__ dyt, const float* __restrict__ xt,
                                  int64_t batch, Epilogue epilogue) {
-  const int64_t row = csr::global_warp();
+  const int64_t row = global_warp();
   if (row >= rows) return;
-  const int lane = csr::lane_id();
+  const int lane = lane_id();
   const float* dr = dyt + row * batch;
   const int32_t start = indptr[row], end = indptr[row + 1];
   for (int32_t k = start; k < end; ++k) {
     const float* xr = xt + int64_t(indices[k]) * batch;
     float s = 0.0f;
-    for (int64_t b = lane; b < batch; b += csr::kWarp) s += __ldg(dr + b) * __ldg(xr + b);
-    s = csr::warp_sum(s);
+    for (int64_t b = lane; b < batch; b += kWarp) s += __ldg(dr + b) * __ldg(xr + b);
+    s = warp_sum(s);
     if (lane == 0) epilogue(k, s);
   }
 }
@@ -54,7 +54,7 @@ void run_sddmm(CudaBackend& be, ConstCsrView pattern, ConstDenseView dy, ConstDe
   float* xt = dyt + batch * pattern.rows;  // (cols, batch)
   transpose_geam(be.cublas(), dy.data, batch, pattern.rows, 0.0f, dyt);
   transpose_geam(be.cublas(), x.data, batch, pattern.cols, 0.0f, xt);
-  sddmm_csr_kernel<<<csr::blocks_for_rows(pattern.rows), csr::kBlock, 0, be.stream()>>>(
+  NEUROAI_LAUNCH(sddmm_csr_kernel<Epilogue>, blocks_for_rows(pattern.rows), kBlock, 0, be.stream())(
       pattern.indptr, pattern.indices, pattern.rows, dyt, xt, batch, epilogue);
   NEUROAI_CUDA_CHECK(cudaGetLastError());
   NEUROAI_CUDA_LAUNCH_CHECK(be.stream());
@@ -79,4 +79,4 @@ void CudaBackend::hebbian_csr_update_impl(ConstCsrView pattern, ConstDenseView p
   run_sddmm(*this, pattern, post, pre, HebbianEpilogue{hebb, 1.0f / float(post.rows), eta, clip});
 }
 
-}  // namespace neuroai::cuda
+}  // namespace neuroai::cuda::NEUROAI_CUDA_ABI

@@ -2,47 +2,50 @@
 // cublasSgeam into Xt (cols, B), so each stored entry (i, j, v) reads the contiguous row Xt[j, :]
 // coalesced; the kernel writes Yt (rows, B) and a second geam transposes it into Y, folding in
 // the accumulation (beta = 1).
-#include "kernels/cuda/csr_util.cuh"
 #include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/cuda_check.h"
 
-namespace neuroai::cuda {
+namespace neuroai::cuda::NEUROAI_CUDA_ABI {
 namespace {
 
 constexpr int kColsPerLane = 2;  // batch columns per lane: 2 keeps ~2 warps per CSR row at B = 128
-constexpr int kBatchTile = csr::kWarp * kColsPerLane;  // batch columns per warp
+constexpr int64_t kBatchTile = kWarp * kColsPerLane;  // batch columns per warp
 
 // One warp per (CSR row, 64-column batch tile); lane l owns batch columns b0 + l + 32 t. The
 // row's indices and values are loaded 32 at a time, one per lane, and broadcast with shuffles.
+// blockIdx.y strides over the batch tiles, so a batch wider than grid.y's limit still fits.
 __global__ void spmm_csr_kernel(const int32_t* __restrict__ indptr, const int32_t* __restrict__ indices,
                                 const float* __restrict__ values, int32_t rows, const float* __restrict__ xt,
                                 int64_t batch, const float* __restrict__ bias, float* __restrict__ yt) {
-  const int64_t row = csr::global_warp();
+  const int64_t row = global_warp();
   if (row >= rows) return;
-  const int lane = csr::lane_id();
-  const int64_t b0 = int64_t(blockIdx.y) * kBatchTile + lane;
+  const int lane = lane_id();
   const float init = bias ? bias[row] : 0.0f;
-  float acc[kColsPerLane];
-  for (int t = 0; t < kColsPerLane; ++t) acc[t] = init;
   const int32_t start = indptr[row], end = indptr[row + 1];
-  for (int32_t k0 = start; k0 < end; k0 += csr::kWarp) {
-    const int32_t k = k0 + lane;
-    const int32_t my_j = k < end ? indices[k] : 0;
-    const float my_v = k < end ? values[k] : 0.0f;
-    const int n = end - k0 < csr::kWarp ? end - k0 : csr::kWarp;
-    for (int q = 0; q < n; ++q) {
-      const int64_t j = __shfl_sync(csr::kFullMask, my_j, q);
-      const float v = __shfl_sync(csr::kFullMask, my_v, q);
-      const float* xr = xt + j * batch;
-      for (int t = 0; t < kColsPerLane; ++t) {
-        const int64_t b = b0 + t * csr::kWarp;
-        if (b < batch) acc[t] += v * __ldg(xr + b);
+  for (int64_t tile = blockIdx.y; tile * kBatchTile < batch; tile += gridDim.y) {
+    const int64_t b0 = tile * kBatchTile + lane;
+    float acc[kColsPerLane];
+    for (int t = 0; t < kColsPerLane; ++t) acc[t] = init;
+    for (int32_t k0 = start; k0 < end; k0 += kWarp) {
+      const int32_t k = k0 + lane;
+      const int32_t my_j = k < end ? indices[k] : 0;
+      const float my_v = k < end ? values[k] : 0.0f;
+      const int n = end - k0 < kWarp ? end - k0 : kWarp;
+      for (int q = 0; q < n; ++q) {
+        const int64_t j = __shfl_sync(kFullMask, my_j, q);
+        const float v = __shfl_sync(kFullMask, my_v, q);
+        const float* xr = xt + j * batch;
+        for (int t = 0; t < kColsPerLane; ++t) {
+          const int64_t b = b0 + t * kWarp;
+          if (b < batch) acc[t] += v * __ldg(xr + b);
+        }
       }
     }
-  }
-  for (int t = 0; t < kColsPerLane; ++t) {
-    const int64_t b = b0 + t * csr::kWarp;
-    if (b < batch) yt[row * batch + b] = acc[t];
+    for (int t = 0; t < kColsPerLane; ++t) {
+      const int64_t b = b0 + t * kWarp;
+      if (b < batch) yt[row * batch + b] = acc[t];
+    }
   }
 }
 
@@ -52,8 +55,9 @@ __global__ void spmm_csr_kernel(const int32_t* __restrict__ indptr, const int32_
 // yt (rows, batch): all device.
 cudaError_t launch_spmm_csr(const int32_t* indptr, const int32_t* indices, const float* values, int32_t rows,
                             const float* xt, int64_t batch, const float* bias, float* yt, cudaStream_t stream) {
-  dim3 grid(csr::blocks_for_rows(rows), unsigned((batch + kBatchTile - 1) / kBatchTile));
-  spmm_csr_kernel<<<grid, csr::kBlock, 0, stream>>>(indptr, indices, values, rows, xt, batch, bias, yt);
+  const int64_t tiles = (batch + kBatchTile - 1) / kBatchTile;
+  const dim3 grid(blocks_for_rows(rows), unsigned(tiles < kMaxGridY ? tiles : kMaxGridY));
+  NEUROAI_LAUNCH(spmm_csr_kernel, grid, kBlock, 0, stream)(indptr, indices, values, rows, xt, batch, bias, yt);
   return cudaGetLastError();
 }
 
@@ -75,4 +79,4 @@ void CudaBackend::spmm_csr_impl(ConstCsrView a, ConstDenseView x, const float* b
   transpose_geam(cublas(), yt, a.rows, batch, accumulate ? 1.0f : 0.0f, y.data);  // Y (batch, rows)
 }
 
-}  // namespace neuroai::cuda
+}  // namespace neuroai::cuda::NEUROAI_CUDA_ABI

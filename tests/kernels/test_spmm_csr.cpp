@@ -189,6 +189,25 @@ TEST_P(SpmmCsr, ShapeErrorsNameTheArgument) {
   }
 }
 
+// A batch wider than 65535 tiles of 64 columns (grid.y's limit on sm_90) still covers every column:
+// the CUDA kernel strides blockIdx.y over the tiles. One 1x1 entry keeps it cheap.
+TEST_P(SpmmCsr, BatchBeyondGridY) {
+  const int64_t batch = int64_t(65535) * 64 + 100;
+  HostCsr a;
+  a.rows = 1;
+  a.cols = 1;
+  a.indptr = {0, 1};
+  a.indices = {0};
+  a.values = {3.0f};
+  DevCsr da(be(), a);
+  std::vector<float> x(size_t(batch));
+  for (int64_t b = 0; b < batch; ++b) x[size_t(b)] = float(b % 1000);
+  Buf<float> dx(be(), x), dy(be(), size_t(batch));
+  be().spmm_csr(da.view(), dx.view(batch, 1), nullptr, dy.view(batch, 1), false);
+  auto y = dy.host();
+  for (int64_t b = 0; b < batch; ++b) ASSERT_EQ(y[size_t(b)], 3.0f * x[size_t(b)]) << "column " << b;
+}
+
 NEUROAI_INSTANTIATE_BACKENDS(SpmmCsr);
 
 }  // namespace
