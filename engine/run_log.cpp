@@ -1,9 +1,15 @@
 #include "engine/run_log.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
 #include <fmt/format.h>
 
 #include "kernels/error.h"
@@ -32,15 +38,69 @@ std::string human_rate(double r) {
 
 }  // namespace
 
-JsonlWriter::JsonlWriter(const std::string& path, bool append)
-    : path_(path), out_(path, append ? std::ios::app : std::ios::trunc) {
-  NEUROAI_CHECK(out_.is_open(), "{}: cannot open the metrics log for writing; expected a writable path", path);
+JsonlWriter::JsonlWriter(const std::string& path, bool append) : path_(path) {
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
+  NEUROAI_CHECK(fd_ >= 0, "{}: cannot open the metrics log for writing ({}); expected a writable path", path,
+                std::strerror(errno));
+  const off_t end = ::lseek(fd_, 0, SEEK_END);
+  size_ = end > 0 ? int64_t(end) : 0;
+}
+
+JsonlWriter::~JsonlWriter() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 void JsonlWriter::write(const nlohmann::json& j) {
-  out_ << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
-  out_.flush();
-  NEUROAI_CHECK(out_.good(), "{}: writing a metrics line failed (disk full or file removed?)", path_);
+  const std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  size_t done = 0;
+  int err = 0;
+  while (done < line.size()) {
+    const ssize_t w = ::write(fd_, line.data() + done, line.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      err = w < 0 ? errno : EIO;
+      break;
+    }
+    done += size_t(w);
+  }
+  if (err != 0) {
+    // A partial line would be read back as a torn one; cut the file back to the last complete line.
+    const bool cut = ::ftruncate(fd_, off_t(size_)) == 0;
+    NEUROAI_FAIL("{}: writing a metrics line failed ({}); {}", path_, std::strerror(err),
+                 cut ? "the lines before it are kept" : "the last line may be incomplete");
+  }
+  size_ += int64_t(line.size());
+}
+
+RunDirLock::RunDirLock(const std::string& dir, bool create) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (create && !fs::is_directory(dir, ec)) {
+    fs::create_directories(dir, ec);
+    NEUROAI_CHECK(!ec, "{}: cannot create the run folder ({}); expected a path this process can write", dir,
+                  ec.message());
+  }
+  NEUROAI_CHECK(fs::is_directory(dir, ec), "{}: the run folder does not exist; expected a folder written by neuroai",
+                dir);
+  NEUROAI_CHECK(::access(dir.c_str(), W_OK | X_OK) == 0,
+                "{}: the run folder is not writable ({}); expected a folder this process can write, nothing was run",
+                dir, std::strerror(errno));
+  const std::string path = (fs::path(dir) / ".lock").string();
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  NEUROAI_CHECK(fd_ >= 0, "{}: the run folder is not writable: cannot open its lock {} ({}); expected a folder this "
+                "process can write, nothing was run", dir, path, std::strerror(errno));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(fd_);
+    fd_ = -1;
+    NEUROAI_CHECK(err != EWOULDBLOCK, "{}: another neuroai process is using this run folder (it holds {}); wait for "
+                  "it to end or use another folder", dir, path);
+    NEUROAI_FAIL("{}: cannot lock the run folder ({}: {})", dir, path, std::strerror(err));
+  }
+}
+
+RunDirLock::~RunDirLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing the descriptor releases the flock
 }
 
 Progress::Progress(int64_t total_steps, std::string label, bool quiet)

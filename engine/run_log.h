@@ -1,11 +1,10 @@
-// Run logging: metrics.jsonl (one JSON object per line, flushed so a crash loses nothing written) and
-// the training progress display.
+// Run logging: metrics.jsonl (one JSON object per line, flushed so a crash loses nothing written), the
+// run folder's lock and the training progress display.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -15,13 +14,36 @@ class JsonlWriter {
 public:
   // Truncates PATH unless append; Error names the path when it cannot be opened.
   explicit JsonlWriter(const std::string& path, bool append = false);
-  // One line, flushed. Invalid UTF-8 in strings is replaced, not fatal; NaN/inf become null.
+  ~JsonlWriter();
+  JsonlWriter(const JsonlWriter&) = delete;
+  JsonlWriter& operator=(const JsonlWriter&) = delete;
+  // One line, handed to the kernel in one write (a kill loses at most this line). Invalid UTF-8 in
+  // strings is replaced, not fatal; NaN/inf become null. When the write fails (disk full, I/O error)
+  // the file is cut back to its previous length, so no half line is left, and Error names the file.
   void write(const nlohmann::json& j);
   const std::string& path() const { return path_; }
 
 private:
   std::string path_;
-  std::ofstream out_;
+  int fd_ = -1;
+  int64_t size_ = 0;  // bytes in the file after the last complete line
+};
+
+// The advisory lock of a run folder: flock(LOCK_EX | LOCK_NB) on RUN_DIR/.lock, held until destruction
+// or the end of the process (a kill -9 included), so a second process on the same folder is refused
+// instead of writing beside the first. The lock file stays behind: removing it would let two processes
+// lock two different files of the same name. With create, a missing folder is made first. Error, before
+// anything in the folder changes, naming the folder when it is missing, not writable (read-only mount,
+// permissions) or locked by another process.
+class RunDirLock {
+public:
+  RunDirLock(const std::string& dir, bool create);
+  ~RunDirLock();
+  RunDirLock(const RunDirLock&) = delete;
+  RunDirLock& operator=(const RunDirLock&) = delete;
+
+private:
+  int fd_ = -1;
 };
 
 // On a terminal (isatty(stderr)): one line redrawn with \r: label, epoch, step/total, a bar, loss,

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -64,14 +65,18 @@ bool write_all(int fd, const char* p, size_t n) {
   return true;
 }
 
-// Best effort: makes the rename durable; some file systems refuse fsync on a directory.
+// Makes the rename durable. Some file systems refuse fsync on a directory (EINVAL, ENOTSUP): that is
+// no failure. An I/O error is: the new file is in place but may not survive a power loss.
 void fsync_parent_dir(const std::string& path) {
   std::filesystem::path dir = std::filesystem::path(path).parent_path();
   if (dir.empty()) dir = ".";
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return;
-  ::fsync(fd);
+  const bool ok = ::fsync(fd) == 0 || errno == EINVAL || errno == ENOTSUP || errno == EROFS;
+  const std::string why = ok ? "" : errno_text();
   ::close(fd);
+  NEUROAI_CHECK(ok, "{}: written, but syncing its folder {} failed ({}); the file may not survive a power loss", path,
+                dir.string(), why);
 }
 
 // One header entry, checked: dtype known, shape of non-negative ints, offsets [begin, end] whose span
@@ -170,6 +175,46 @@ void write_file_atomic(const std::string& path, const std::string& contents) {
   fsync_parent_dir(path);
 }
 
+void st_check_finite(const SafetensorsFile& f, const std::string& path) {
+  for (const auto& [name, t] : f.tensors) {
+    const int64_t es = st_dtype_size(t.dtype);
+    const bool is_float = t.dtype == "F64" || t.dtype == "F32" || t.dtype == "F16" || t.dtype == "BF16";
+    if (!is_float || es <= 0) continue;
+    const int64_t n = int64_t(t.data.size()) / es;
+    for (int64_t i = 0; i < n; ++i) {
+      const uint8_t* p = t.data.data() + i * es;
+      bool bad = false, nan = false;
+      if (t.dtype == "F64") {
+        double v;
+        std::memcpy(&v, p, 8);
+        bad = !std::isfinite(v);
+        nan = std::isnan(v);
+      } else if (t.dtype == "F32") {
+        float v;
+        std::memcpy(&v, p, 4);
+        bad = !std::isfinite(v);
+        nan = std::isnan(v);
+      } else {  // F16: exponent 0x7c00, BF16: 0x7f80; all ones is Inf (fraction 0) or NaN
+        uint16_t v;
+        std::memcpy(&v, p, 2);
+        const uint16_t exp = t.dtype == "F16" ? 0x7c00 : 0x7f80;
+        bad = (v & exp) == exp;
+        nan = bad && (v & uint16_t(~exp & 0x7fff)) != 0;
+      }
+      if (!bad) continue;
+      std::vector<int64_t> at(t.shape.size());
+      int64_t rest = i;
+      for (size_t d = t.shape.size(); d-- > 0;) {
+        at[d] = t.shape[d] > 0 ? rest % t.shape[d] : 0;
+        rest = t.shape[d] > 0 ? rest / t.shape[d] : 0;
+      }
+      NEUROAI_FAIL("{}: tensor '{}' holds {} at index [{}] (flat {} of {}); expected finite values (a checkpoint "
+                   "of a diverged run, or a damaged file)",
+                   path, name, nan ? "NaN" : "Inf", fmt::join(at, ", "), i, n);
+    }
+  }
+}
+
 void write_safetensors(const std::string& path, const SafetensorsFile& f) {
   json header = json::object();
   uint64_t offset = 0;
@@ -263,6 +308,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
     e.meta.data.assign(data.begin() + std::ptrdiff_t(e.begin), data.begin() + std::ptrdiff_t(e.end));
     f.tensors[e.name] = std::move(e.meta);
   }
+  st_check_finite(f, path);
   return f;
 }
 

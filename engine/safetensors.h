@@ -41,8 +41,15 @@ struct SafetensorsFile {
 void write_safetensors(const std::string& path, const SafetensorsFile& f);
 
 // Validates everything (header length vs file size, JSON, dtypes, shapes vs byte ranges, offsets in
-// order, contiguous and inside the file); Error names the file and the problem.
+// order, contiguous and inside the file, finite floating-point values); Error names the file and the
+// problem.
 SafetensorsFile read_safetensors(const std::string& path);
+
+// Error naming the file, the tensor, the value and the first index (flat, and per dimension) where a
+// floating-point tensor (F64, F32, F16, BF16) holds NaN or Inf. read_safetensors calls it on every file:
+// neuroai only writes finite checkpoints and states (the divergence guard stops a run before a NaN is
+// saved), so a non-finite value is damage or an edit, and evaluating it would hide where it came from.
+void st_check_finite(const SafetensorsFile& f, const std::string& path);
 
 // Writes PATH.tmp, fsyncs it, renames it over PATH and fsyncs the directory.
 void write_file_atomic(const std::string& path, const std::string& contents);

@@ -6,12 +6,14 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
+#include "engine/run_log.h"
 #include "engine/safetensors.h"
 
 namespace neuroai::tools {
@@ -297,6 +299,7 @@ int run_selected(CLI::App* leaf, const std::function<int()>& run) {
   int rc = kExitOk;
   const CLI::Option* resume_opt = leaf->get_option_no_throw("--resume");
   const bool resume = resume_opt && resume_opt->count() > 0;
+  std::optional<RunDirLock> lock;  // held until `done` is written
   try {
     if (resume && fs::exists(fs::path(run_dir) / "done")) {
       // Nothing to do, and nothing in the folder changes.
@@ -306,8 +309,9 @@ int run_selected(CLI::App* leaf, const std::function<int()>& run) {
       run_dir.clear();
     } else if (!run_dir.empty()) {
       // A run is complete only once `done` exists: a rerun that dies leaves it absent. A resumed run
-      // keeps its config.toml (the one it was resolved from).
-      fs::create_directories(run_dir);
+      // keeps its config.toml (the one it was resolved from). A read-only or missing folder, or one
+      // another process runs in, is refused first, before anything in it changes.
+      lock.emplace(run_dir, !resume);
       fs::remove(fs::path(run_dir) / "done");
       if (!resume) write_file_atomic((fs::path(run_dir) / "config.toml").string(), resolved_config_toml(leaf));
     }

@@ -68,7 +68,9 @@ int run(const GnnOptions& o) {
                            {"degree_guard", tc.degree_guard}, {"epochs", tc.epochs}, {"lr", tc.optim.lr},
                            {"edge_lr", tc.edge_lr}, {"weight_decay", tc.optim.weight_decay}, {"seed", tc.seed},
                            {"backend", backend->name()}, {"model", mc.to_json()}};
-  if (!tc.resume) write_file_atomic(tc.out_dir + "/config.json", config.dump(2) + "\n");
+  // A resume keeps the run's config.json; one killed before writing it gets it now.
+  if (!tc.resume || !std::filesystem::exists(tc.out_dir + "/config.json"))
+    write_file_atomic(tc.out_dir + "/config.json", config.dump(2) + "\n");
   const GnnTrainResult r = train_gnn(*backend, g, mc, tc);
   const auto& f = r.final;
   auto get = [&](const char* k) { return f.contains(k) && f[k].is_number() ? f[k].get<double>() : NAN; };

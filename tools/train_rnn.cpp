@@ -102,7 +102,9 @@ int run(CellKind cell, const RnnOptions& o) {
                            {"lr_schedule", o.optim.lr_schedule}, {"clip", tc.clip}, {"seed", tc.seed},
                            {"backend", backend->name()}, {"idr_l1", tc.idr.l1}, {"idr_pr", tc.idr.pr},
                            {"merge", tc.merge}, {"merge_threshold", tc.merge_threshold}};
-  if (!tc.resume) write_file_atomic(tc.out_dir + "/config.json", config.dump(2) + "\n");
+  // A resume keeps the run's config.json; one killed before writing it gets it now.
+  if (!tc.resume || !std::filesystem::exists(tc.out_dir + "/config.json"))
+    write_file_atomic(tc.out_dir + "/config.json", config.dump(2) + "\n");
   const RnnTrainResult r = train_rnn(*backend, mc, tc, task);
   fmt::print("\nresult ({} epochs, {} steps, {:.0f} s):\n", r.epochs_done, r.steps, r.train_seconds);
   print_eval(r.final_eval);
