@@ -13,7 +13,8 @@ namespace neuroai {
 template <Activation A>
 NEUROAI_HD float activation_fwd(float x) {
   if constexpr (A == Activation::Relu) {
-    return x > 0.0f ? x : 0.0f;
+    // NaN passes through, as in PyTorch (x > 0 ? x : 0 would turn it into 0 and hide a divergence).
+    return x <= 0.0f ? 0.0f : x;
   } else if constexpr (A == Activation::Tanh) {
     return fast::tanh(x);
   } else if constexpr (A == Activation::Sigmoid) {
@@ -23,7 +24,8 @@ NEUROAI_HD float activation_fwd(float x) {
   }
 }
 
-// dx = dy * f'(x), with f'(x) expressed through y = f(x).
+// dx = dy * f'(x), with f'(x) expressed through y = f(x). ReLU's gate is y > 0, as PyTorch's
+// threshold_backward: a NaN output passes no gradient, a NaN gradient passes where y > 0.
 template <Activation A>
 NEUROAI_HD float activation_bwd(float y, float dy) {
   if constexpr (A == Activation::Relu) {

@@ -87,7 +87,7 @@ NEUROAI_HD float divisive_backward_dh(float dy, float h, float scale, float sum_
 
 NEUROAI_HD float dog_output(float h, float sum_k_h, const DogParams& p) {
   const float pre = h + p.gamma * sum_k_h;
-  return pre > 0.0f ? pre : 0.0f;
+  return pre <= 0.0f ? 0.0f : pre;  // NaN passes through, as activation_fwd's ReLU
 }
 
 // The ReLU gate, read from the forward output.
