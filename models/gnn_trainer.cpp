@@ -361,6 +361,10 @@ Graph load_graph_source(const GraphSource& s, bool* is_er) {
     er = true;
   } else {
     g = read_graph(s.spec, s.labels, s.features);
+    // A class per node at most: a larger label is a broken file (and would size per-class tables by it).
+    for (int64_t i = 0; i < int64_t(g.labels.size()); ++i)
+      NEUROAI_CHECK(g.labels[size_t(i)] < g.n, "{}: node {} has label {}; expected a class below the node count {}",
+                    s.labels, i, g.labels[size_t(i)], g.n);
     if (signal < 0) signal = 0.0;
   }
   if (g.features.empty()) {
