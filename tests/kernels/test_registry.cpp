@@ -7,15 +7,30 @@
 namespace neuroai {
 namespace {
 
-TEST(Registry, ListsCpuAndCuda) {
+TEST(Registry, ListsCpuCudaAndCudaSim) {
   auto list = available_backends();
-  ASSERT_EQ(list.size(), 2u);
+  ASSERT_EQ(list.size(), 3u);
   EXPECT_EQ(list[0].name, "cpu");
   EXPECT_TRUE(list[0].available);
   EXPECT_EQ(list[1].name, "cuda");
   if (!list[1].available) {
     EXPECT_FALSE(list[1].reason.empty()) << "an unavailable backend must say why";
   }
+  EXPECT_EQ(list[2].name, "cuda-sim");
+  if (!list[2].available) EXPECT_FALSE(list[2].reason.empty());
+}
+
+// cuda-sim is the CUDA backend's own source on the simulator: it reports itself as a device
+// backend, and auto never picks it.
+TEST(Registry, CudaSimMakesWhereBuilt) {
+  std::string reason;
+  auto b = try_make_backend("cuda-sim", &reason);
+  if (!b) GTEST_SKIP() << reason;
+  EXPECT_EQ(b->name(), "cuda-sim");
+  EXPECT_TRUE(b->is_cuda());
+  EXPECT_NE(b->description().find("simulator"), std::string::npos) << b->description();
+  EXPECT_EQ(try_make_backend("cuda-sim", &reason, {.device = 1}), nullptr);
+  EXPECT_NE(reason.find("one device"), std::string::npos) << reason;
 }
 
 TEST(Registry, CpuAlwaysMakes) {
@@ -38,7 +53,7 @@ TEST(Registry, UnknownNameRaisesWithExpectedNames) {
   } catch (const Error& e) {
     std::string msg = e.what();
     EXPECT_NE(msg.find("tpu"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("cpu, cuda or auto"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("cpu, cuda, cuda-sim or auto"), std::string::npos) << msg;
   }
 }
 

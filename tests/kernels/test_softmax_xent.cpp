@@ -1,5 +1,6 @@
 // softmax_xent (mean cross-entropy and dlogits) and argmax_rows, against a plain double reference;
 // dlogits also against central differences of the reference loss.
+#include <bit>
 #include <cmath>
 #include <functional>
 #include <string>
@@ -190,6 +191,37 @@ TEST_P(ArgmaxRows, TieAcrossWarpLanesGoesToLowestColumn) {
   Buf<int32_t> out(be(), 1);
   be().argmax_rows({dz.get(), 1, 64}, out.get());
   EXPECT_EQ(out.host()[0], 8);
+}
+
+// One rule on every backend, PyTorch's: a NaN ranks above every number and the first NaN wins.
+// Row 1 puts the NaNs in different lanes' strided columns, so the warp merge decides.
+TEST_P(ArgmaxRows, NanRanksHighestOnEveryBackend) {
+  const float nan = std::nanf("");
+  std::vector<float> z(2 * 70, 0.0f);
+  z[0] = 3, z[1] = nan, z[2] = 1, z[3] = 5;          // row 0: [3, NaN, 1, 5, 0...] -> 1
+  z[70 + 7] = 9, z[70 + 40] = nan, z[70 + 65] = nan;  // row 1: first NaN at column 40
+  Buf<float> dz(be(), z);
+  Buf<int32_t> out(be(), 2);
+  be().argmax_rows({dz.get(), 2, 70}, out.get());
+  EXPECT_EQ(out.host(), (std::vector<int32_t>{1, 40}));
+}
+
+// The loss is summed in a fixed order, so the same inputs give the same bits every time (a float
+// atomicAdd per row would not, on a GPU).
+TEST_P(SoftmaxXent, LossIsBitwiseRepeatable) {
+  const int64_t batch = 1000, classes = 10;
+  auto z = random_floats(size_t(batch * classes), 71, -4.f, 4.f);
+  std::vector<int32_t> labels(static_cast<size_t>(batch));
+  for (int64_t b = 0; b < batch; ++b) labels[size_t(b)] = int32_t((b * 7) % classes);
+  Buf<float> dz(be(), z), loss(be(), 1);
+  Buf<int32_t> dl(be(), labels);
+  be().softmax_xent({dz.get(), batch, classes}, dl.get(), loss.get(), DenseView{});
+  const float first = loss.host()[0];
+  EXPECT_GT(first, 0.0f);
+  for (int rep = 0; rep < 5; ++rep) {
+    be().softmax_xent({dz.get(), batch, classes}, dl.get(), loss.get(), DenseView{});
+    ASSERT_EQ(std::bit_cast<uint32_t>(loss.host()[0]), std::bit_cast<uint32_t>(first)) << "repeat " << rep;
+  }
 }
 
 TEST_P(ArgmaxRows, BadShapes) {

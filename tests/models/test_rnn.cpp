@@ -409,10 +409,11 @@ TEST_P(Rnn, ShortTrainingRunWritesMetricsAndLearnsSines) {
 
 // Writes the GRU checkpoints and fixed inputs/outputs that tests/models/check_gru_torch.py compares
 // against torch.nn.GRU (dense, and with a pruned CSR W_hh and a phase gate of kappa 0 so torch agrees).
+// The fixtures come from the CPU backend; a device backend must give the CPU's outputs on them.
 TEST_P(Rnn, WritesTorchParityFixtures) {
-  if (GetParam() != "cpu") GTEST_SKIP() << "fixtures come from the CPU backend";
   const std::string dir = (std::filesystem::path(NEUROAI_BINARY_DIR) / "gru_torch_check").string();
   std::filesystem::create_directories(dir);
+  auto cpu = make_backend("cpu", {.threads = 1});
   for (bool csr : {false, true}) {
     RnnConfig c;
     c.inputs = 5;
@@ -421,21 +422,32 @@ TEST_P(Rnn, WritesTorchParityFixtures) {
     c.readout = SeqReadout::RegressEach;
     c.groups = 4;
     c.seed = csr ? 11 : 7;
-    RnnModel m(be(), c);
-    if (csr) {
-      prune_rnn(m, 0.7, PruneScore::Magnitude, true);
-      m.hh().to_csr();
-      m.ih().to_csr();
-    }
     const int64_t T = 6, B = 4;
     auto x = random_floats(size_t(T * B * c.inputs), 99, -2.0f, 2.0f);
-    Tensor xt(be(), T * B, c.inputs, x);
-    ConstDenseView out = m.forward(xt.view(), T, B);
-    std::vector<float> y(size_t(out.size())), h(size_t(T * B * c.hidden));
-    be().download(y.data(), out.data, y.size() * sizeof(float));
-    be().download(h.data(), m.hidden_states().data, h.size() * sizeof(float));
+    auto run = [&](Backend& b, const std::string& save_stem) {
+      RnnModel m(b, c);
+      if (csr) {
+        prune_rnn(m, 0.7, PruneScore::Magnitude, true);
+        m.hh().to_csr();
+        m.ih().to_csr();
+      }
+      Tensor xt(b, T * B, c.inputs, x);
+      ConstDenseView out = m.forward(xt.view(), T, B);
+      std::vector<float> y(size_t(out.size())), h(size_t(T * B * c.hidden));
+      b.download(y.data(), out.data, y.size() * sizeof(float));
+      b.download(h.data(), m.hidden_states().data, h.size() * sizeof(float));
+      if (!save_stem.empty()) m.save(save_stem + ".model.safetensors");
+      return std::pair{y, h};
+    };
+    if (GetParam() != "cpu") {
+      auto [y_ref, h_ref] = run(*cpu, "");
+      auto [y, h] = run(be(), "");
+      EXPECT_TRUE(testing::all_close(y, y_ref, 1e-5, 1e-5)) << (csr ? "csr" : "dense") << " outputs";
+      EXPECT_TRUE(testing::all_close(h, h_ref, 1e-5, 1e-5)) << (csr ? "csr" : "dense") << " hidden states";
+      continue;
+    }
     const std::string stem = dir + (csr ? "/gru_csr" : "/gru_dense");
-    m.save(stem + ".model.safetensors");
+    auto [y, h] = run(be(), stem);
     SafetensorsFile io;
     io.tensors["x"] = st_from_f32(x, {T, B, c.inputs});
     io.tensors["h"] = st_from_f32(h, {T, B, c.hidden});

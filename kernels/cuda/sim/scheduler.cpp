@@ -253,13 +253,15 @@ bool complete_warp_ops(Run& r) {
         report(r, a, std::string(op_name(a.op)) + " at " + where(a.loc) + ": width " + std::to_string(a.width) + " is not a power of 2 up to 32");
       for (int j = 0; j < 32; ++j) {
         if (!((mask >> j) & 1u)) continue;
-        const std::string head = std::string(op_name(a.op)) + " at " + where(a.loc) + " with mask " + hex(mask) + " names lane " + std::to_string(j);
+        auto head = [&] {
+          return std::string(op_name(a.op)) + " at " + where(a.loc) + " with mask " + hex(mask) + " names lane " +
+                 std::to_string(j);
+        };
         if (w0 + j >= n)
-          report(r, a, head + ", which does not exist (the block has " + std::to_string(n) + " threads)");
+          report(r, a, head() + ", which does not exist (the block has " + std::to_string(n) + " threads)");
         const Thread& b = r.threads[size_t(w0 + j)];
-        if (b.st == State::Done || b.st == State::Barrier) report(r, a, head + ", which " + doing(b));
-        if (b.op != a.op || b.mask != a.mask || b.width != a.width || !same_place(a.loc, b.loc))
-          report(r, a, head + ", which " + doing(b));
+        if (b.st != State::Warp || b.op != a.op || b.mask != a.mask || b.width != a.width || !same_place(a.loc, b.loc))
+          report(r, a, head() + ", which " + doing(b));
       }
       // Every participant is here: compute each lane's result.
       uint64_t ballot = 0, sum = 0;
