@@ -166,8 +166,9 @@ inline std::vector<std::string> comparable_lines(const fs::path& file) {
   return out;
 }
 
-inline fs::path scratch(const std::string& suite, const std::string& name) {
-  const fs::path d = fs::path(NEUROAI_BINARY_DIR) / (suite + "_tmp") / name;
+// NEUROAI_BINARY_DIR/dir/name, emptied.
+inline fs::path scratch(const std::string& dir, const std::string& name) {
+  const fs::path d = fs::path(NEUROAI_BINARY_DIR) / dir / name;
   fs::remove_all(d);
   fs::create_directories(d);
   return d;

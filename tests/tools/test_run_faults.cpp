@@ -32,7 +32,15 @@ struct Family {
   std::string name, command, options;
 };
 
-fs::path data_dir() { return fs::path(NEUROAI_BINARY_DIR) / "test_run_faults_tmp" / "images"; }
+// ctest runs each test in its own process, side by side: each process keeps its files in a folder named
+// for the first test it runs.
+const std::string& suite_dir() {
+  static const std::string d =
+      std::string("test_run_faults_tmp/") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  return d;
+}
+
+fs::path data_dir() { return fs::path(NEUROAI_BINARY_DIR) / suite_dir() / "images"; }
 
 // Fixed CSR hand-off (--switch-density): a measured break-even would differ between processes.
 const std::vector<Family>& families() {
@@ -62,7 +70,7 @@ const Reference& reference(const Family& fam) {
   static std::map<std::string, Reference> refs;
   auto it = refs.find(fam.name);
   if (it != refs.end()) return it->second;
-  const fs::path d = scratch("test_run_faults", "ref_" + fam.name);
+  const fs::path d = scratch(suite_dir(), "ref_" + fam.name);
   const fs::path run = d / "run";
   const Child r = run_neuroai(fam.command + " " + fam.options + " --out " + run.string(),
                             shim_env(d, "count", 0, d / "ops.log"), d / "out.txt");
@@ -78,7 +86,10 @@ const Reference& reference(const Family& fam) {
 
 class RunFaults : public ::testing::Test {
 protected:
-  static void SetUpTestSuite() { make_tiny_images(data_dir()); }
+  void SetUp() override {
+    static const bool made = (make_tiny_images(data_dir()), true);
+    (void)made;
+  }
 };
 
 // No torn file under a final name: every .jsonl line parses, every safetensors file reads (a state also
@@ -88,7 +99,9 @@ void expect_no_torn_files(const fs::path& run, const std::string& what, bool aft
   if (!fs::is_directory(run)) return;
   for (const auto& e : fs::directory_iterator(run)) {
     const std::string name = e.path().filename().string();
-    if (!after_kill) EXPECT_FALSE(name.ends_with(".tmp")) << what << ": left " << name;
+    if (!after_kill) {
+      EXPECT_FALSE(name.ends_with(".tmp")) << what << ": left " << name;
+    }
     if (name.ends_with(".jsonl")) {
       const auto lines = comparable_lines(e.path());
       for (size_t i = 0; i < lines.size(); ++i)
@@ -144,7 +157,7 @@ TEST_F(RunFaults, KillAtFiftyPointsResumesExactlyOrIsRefused) {
       ++total;
       const std::string what = fam.name + " kill at op " + std::to_string(at) + "/" + std::to_string(ref.ops.size()) +
                                " (" + op.kind + " " + fs::path(op.path).filename().string() + ")";
-      const fs::path d = scratch("test_run_faults", "kill_" + fam.name);
+      const fs::path d = scratch(suite_dir(), "kill_" + fam.name);
       const fs::path run = d / "run";
       const Child k = run_neuroai(fam.command + " " + fam.options + " --out " + run.string(), shim_env(d, "kill", at),
                                 d / "out.txt");
@@ -177,7 +190,7 @@ TEST_F(RunFaults, FullDiskAndIoErrorsKeepThePreviousStateAndNameTheFile) {
   for (const Family& fam : families()) {
     const Reference& ref = reference(fam);
     for (const char* target : {"state.safetensors", "model.safetensors", "metrics.jsonl"}) {
-      for (const std::string mode : std::vector<std::string>{"enospc", "eio"}) {
+      for (const std::string& mode : std::vector<std::string>{"enospc", "eio"}) {
         // A full disk fails a write; an I/O error may strike any operation (open, write, fsync, rename).
         std::vector<long> candidates;
         for (const Op& op : ref.ops)
@@ -190,7 +203,7 @@ TEST_F(RunFaults, FullDiskAndIoErrorsKeepThePreviousStateAndNameTheFile) {
         const std::string what = fam.name + " " + mode + " at op " + std::to_string(at) + " (" + op.kind + " " +
                                  fs::path(op.path).filename().string() + ")";
         ++cases;
-        const fs::path d = scratch("test_run_faults", "io_" + fam.name);
+        const fs::path d = scratch(suite_dir(), "io_" + fam.name);
         const fs::path run = d / "run";
         const Child r = run_neuroai(fam.command + " " + fam.options + " --out " + run.string(), shim_env(d, mode, at),
                                   d / "out.txt");
@@ -222,7 +235,7 @@ fs::path interrupted_run(const std::string& name) {
   long at = 0;
   for (const Op& op : ref.ops)
     if (op.kind == "rename" && op.path.ends_with("/state.safetensors") && at == 0) at = op.index + 1;
-  const fs::path d = scratch("test_run_faults", name);
+  const fs::path d = scratch(suite_dir(), name);
   const Child k = run_neuroai(fam.command + " " + fam.options + " --out " + (d / "run").string(), shim_env(d, "kill", at),
                             d / "out.txt");
   EXPECT_EQ(k.signal, SIGKILL) << k.out;
@@ -284,7 +297,7 @@ TEST_F(RunFaults, SecondProcessOnARunFolderIsRefusedWhileTheFirstHoldsItsLock) {
   for (const Op& op : ref.ops)
     if (op.path.ends_with("/metrics.jsonl") && op.kind.starts_with("write") && at == 0) at = op.index;
   ASSERT_GT(at, 0);
-  const fs::path d = scratch("test_run_faults", "lock");
+  const fs::path d = scratch(suite_dir(), "lock");
   const fs::path run = d / "run";
   Child first = run_neuroai(fam.command + " " + fam.options + " --out " + run.string(), shim_env(d, "stop", at),
                           d / "first.txt", true);
