@@ -23,9 +23,9 @@ Command add_info(CLI::App& app) {
     fmt::print("Backends:\n");
     for (const auto& info : available_backends()) {
       if (info.available)
-        fmt::print("  {:<5} available\n", info.name);
+        fmt::print("  {:<8} available{}\n", info.name, info.name == "cuda-sim" ? " (the CUDA kernels simulated on the CPU: slow, never a timing)" : "");
       else
-        fmt::print("  {:<5} unavailable: {}\n", info.name, info.reason);
+        fmt::print("  {:<8} unavailable: {}\n", info.name, info.reason);
     }
     auto gpus = cuda_devices();
     for (const auto& g : gpus)

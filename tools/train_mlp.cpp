@@ -62,7 +62,7 @@ std::vector<std::string> keys(const auto& m) {
   return k;
 }
 
-void print_summary(const TrainResult& r, const std::string& out_dir) {
+void print_summary(const TrainResult& r, const std::string& out_dir, const std::string& backend) {
   const auto& e = r.final_eval;
   fmt::print("\nresult: test_acc {:.4f}  test_loss {:.4f}  ({} test samples, {} epochs, {} steps, {:.0f} s)\n", e.acc,
              e.loss, e.n, r.epochs_done, r.steps, r.train_seconds);
@@ -72,7 +72,9 @@ void print_summary(const TrainResult& r, const std::string& out_dir) {
   for (const auto& l : r.layers)
     fmt::print("{:<10} {:>11} {:>8.4f} {:>9} {:>6} {:>14}\n", l.name, fmt::format("{}x{}", l.out, l.in), l.density,
                l.nnz, l.format, l.handoff_step >= 0 ? std::to_string(l.handoff_step) : "-");
-  if (r.step_ms_dense > 0 && r.step_ms_csr > 0)
+  if (backend == "cuda-sim")
+    fmt::print("step time: not measured (cuda-sim simulates the GPU thread by thread; its times are no timing)\n");
+  else if (r.step_ms_dense > 0 && r.step_ms_csr > 0)
     fmt::print("step time: {:.2f} ms dense, {:.2f} ms after the CSR hand-off ({:.2f}x)\n", r.step_ms_dense,
                r.step_ms_csr, r.step_ms_dense / r.step_ms_csr);
   else if (r.step_ms_dense > 0)
@@ -118,7 +120,7 @@ int run(const MlpOptions& o) {
                data.test.n, data.train.dim, mc.classes, backend->description());
   std::fflush(stdout);  // before the progress lines on stderr
   const TrainResult r = train_mlp(*backend, mc, tc, data);
-  print_summary(r, tc.out_dir);
+  print_summary(r, tc.out_dir, backend->name());
   return 0;
 }
 
