@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -63,6 +64,9 @@ Command add_sweep(CLI::App& app);
 Command add_report(CLI::App& app);
 Command add_inspect(CLI::App& app);
 Command add_export(CLI::App& app);
+// Every subcommand above, on `app` (tools/commands.cpp), with the config options of the run commands:
+// the neuroai program's whole command line.
+std::vector<Command> add_commands(CLI::App& app);
 // tools/train_mlp.cpp: the activity metrics of an MLP evaluation, for `train mlp` and `eval`.
 void print_mlp_activity(const EvalResult& e);
 int eval_rnn(const std::string& path, const std::string& data_dir, int64_t test_limit, int64_t batch, int threads,

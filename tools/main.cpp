@@ -8,23 +8,7 @@
 int main(int argc, char** argv) {
   neuroai::ensure_runtime_env(argv);
   CLI::App app{"neuroai: sparse, biologically inspired neural networks on CPU and CUDA"};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", NEUROAI_VERSION);
-  const std::vector<neuroai::tools::Command> commands = {
-      neuroai::tools::add_info(app),
-      neuroai::tools::add_train_mlp(app),
-      neuroai::tools::add_eval(app),
-      neuroai::tools::add_train_gru(app),
-      neuroai::tools::add_train_rnn(app),
-      neuroai::tools::add_train_gnn(app),
-      neuroai::tools::add_bench(app),
-      neuroai::tools::add_sweep(app),
-      neuroai::tools::add_report(app),
-      neuroai::tools::add_inspect(app),
-      neuroai::tools::add_export(app),
-  };
-  // Every option of a run command is also a config key (tools/config.h): --config, --set, --json.
-  neuroai::tools::add_config_options(app, {"info", "sweep", "report", "inspect", "export"});
+  const std::vector<neuroai::tools::Command> commands = neuroai::tools::add_commands(app);
   try {
     neuroai::tools::parse_with_config(app, argc, argv);
   } catch (const CLI::ParseError& e) {
