@@ -115,13 +115,20 @@ Entry parse_entry(const std::string& path, const std::string& name, const json& 
   e.end = (*off)[1].get<uint64_t>();
   NEUROAI_CHECK(e.begin <= e.end, "{}: tensor '{}' has data_offsets [{}, {}]; expected begin <= end", path, name,
                 e.begin, e.end);
-  // Dims are bounded by the file size check below only through the product; guard the product itself.
-  long double numel = 1;
-  for (int64_t d : e.meta.shape) numel *= (long double)d;
-  long double want = numel * (long double)st_dtype_size(e.meta.dtype);
-  NEUROAI_CHECK(want == (long double)(e.end - e.begin),
+  // The running product of the dims must fit in 64 bits, as the reference implementation checks: a zero
+  // dim would otherwise hide an overflowing product of the others from the byte-count check below (and
+  // st_numel, which every reader of the tensor calls, would overflow).
+  int64_t numel = 1, bytes = 0;
+  for (int64_t d : e.meta.shape)
+    NEUROAI_CHECK(!__builtin_mul_overflow(numel, d, &numel),
+                  "{}: tensor '{}' has shape [{}], whose element count overflows 64 bits; expected a shape whose "
+                  "running product of dims fits",
+                  path, name, fmt::join(e.meta.shape, ", "));
+  const bool fits = !__builtin_mul_overflow(numel, st_dtype_size(e.meta.dtype), &bytes);
+  NEUROAI_CHECK(fits && uint64_t(bytes) == e.end - e.begin,
                 "{}: tensor '{}' ({} of shape [{}]) spans {} bytes in data_offsets; expected {}", path, name,
-                e.meta.dtype, fmt::join(e.meta.shape, ", "), e.end - e.begin, double(want));
+                e.meta.dtype, fmt::join(e.meta.shape, ", "), e.end - e.begin,
+                fits ? fmt::format("{}", bytes) : std::string("more than 2^63"));
   return e;
 }
 

@@ -247,5 +247,19 @@ TEST(Safetensors, ConversionsCheckDtypeAndSize) {
   expect_error_naming([] { st_from_f32({1.f, 2.f, 3.f}, {2, 2}); }, {"needs 4 values", "got 3"});
 }
 
+// Found by tests/fuzz/fuzz_safetensors (corpus/fuzz_safetensors/regress-shape-overflow): a zero dim hid
+// an element count of 2^64 from the byte check, and st_numel then overflowed (UBSan) in every reader.
+TEST(Safetensors, ShapeWhoseElementCountOverflowsIsRefused) {
+  TempDir t;
+  const std::string path = t.file("overflow.safetensors");
+  spit(path, st_bytes(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296,0],"data_offsets":[0,0]}})", ""));
+  expect_error_naming([&] { read_safetensors(path); }, {path, "'a'", "overflows 64 bits"});
+  // The same dims with the zero first multiply to 0 at every step, as st_numel computes them: accepted.
+  spit(path, st_bytes(R"({"a":{"dtype":"F32","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}})", ""));
+  const SafetensorsFile f = read_safetensors(path);
+  EXPECT_EQ(st_numel(f.tensors.at("a").shape), 0);
+  EXPECT_TRUE(st_to_f32(f.tensors.at("a"), "a").empty());
+}
+
 }  // namespace
 }  // namespace neuroai
