@@ -21,6 +21,7 @@ constexpr uint32_t kIdxLabelsMagic = 2049;  // 0x00000801: unsigned bytes, 1 dim
 constexpr int64_t kCifarPixels = 3072;      // 32 x 32 x 3
 constexpr int64_t kCifarRecord = 1 + kCifarPixels;
 constexpr int kCifarClasses = 10;
+constexpr int64_t kMaxIdxSide = 1 << 15;  // rows, cols: 32768^2 pixels is one 1 GiB image; MNIST is 28
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -106,8 +107,10 @@ IdxImages read_idx_images(const std::string& path) {
   im.n = read_be32(b, 4);
   im.rows = read_be32(b, 8);
   im.cols = read_be32(b, 12);
-  NEUROAI_CHECK(im.rows > 0 && im.cols > 0, "{}: image size {}x{}; expected positive rows and columns", path,
-                im.rows, im.cols);
+  // Rows and columns become int32 image geometry, and bounding them keeps the byte count below from
+  // wrapping (4 images of 2^31 x 2^31 would claim 2^64 + 16 = 16 bytes, and be accepted).
+  NEUROAI_CHECK(im.rows > 0 && im.cols > 0 && im.rows <= kMaxIdxSide && im.cols <= kMaxIdxSide,
+                "{}: image size {}x{}; expected rows and columns in 1..{}", path, im.rows, im.cols, kMaxIdxSide);
   uint64_t expected = 16 + uint64_t(im.n) * uint64_t(im.rows) * uint64_t(im.cols);
   NEUROAI_CHECK(b.size() == expected, "{}: {} IDX image file: expected {} bytes ({} images of {}x{}), found {}",
                 path, b.size() < expected ? "truncated" : "oversized", expected, im.n, im.rows, im.cols, b.size());

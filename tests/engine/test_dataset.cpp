@@ -8,8 +8,10 @@
 #include <fstream>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "backend_fixture.h"
@@ -151,6 +153,21 @@ TEST(IdxReader, TruncatedImagesSayExpectedAndFound) {
   b.resize(b.size() - 7);  // 16 + 60 = 76 expected, 69 found
   write_raw(d.file("train-images-idx3-ubyte"), b);
   expect_error_naming([&] { load_idx_dir(d.path()); }, {d.file("train-images-idx3-ubyte"), "expected 76 bytes", "found 69"});
+}
+
+// Found by tests/fuzz/fuzz_idx (corpus/fuzz_idx/regress-rows-2-31): 0 images of 2^31 x 1 passed the
+// size check and became a negative int32 height. And 4 images of 2^31 x 2^31 claimed 2^64 + 16 bytes,
+// which wrapped to the 16 bytes of the header alone.
+TEST(IdxReader, ImageSidesOutsideInt32GeometryAreRefused) {
+  for (auto [n, rows, cols] : {std::tuple{0u, 1u << 31, 1u}, std::tuple{4u, 1u << 31, 1u << 31}}) {
+    TempDir d;
+    write_idx_set(d, false);
+    std::vector<uint8_t> b;
+    for (uint32_t v : {2051u, n, rows, cols}) put_be32(b, v);
+    write_raw(d.file("train-images-idx3-ubyte"), b);
+    expect_error_naming([&] { load_idx_dir(d.path()); },
+                        {d.file("train-images-idx3-ubyte"), fmt::format("image size {}x{}", rows, cols), "1..32768"});
+  }
 }
 
 TEST(IdxReader, TruncatedLabelsSayExpectedAndFound) {
