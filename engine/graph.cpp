@@ -92,7 +92,7 @@ Graph read_edge_list(const std::string& path, int32_t n_nodes, EdgeListStats* st
     NEUROAI_CHECK(parse_int(t[0], &u) && parse_int(t[1], &v), "{}:{}: node ids must be integers, got '{}' '{}'", path,
                   ln, t[0], t[1]);
     NEUROAI_CHECK(t.size() == 2 || parse_float(t[2], &w), "{}:{}: weight '{}' is not a finite number", path, ln, t[2]);
-    const int64_t limit = n_nodes > 0 ? n_nodes : int64_t(INT32_MAX);
+    const int64_t limit = n_nodes > 0 ? n_nodes : int64_t(kMaxGraphNodes);
     NEUROAI_CHECK(u >= 0 && v >= 0 && u < limit && v < limit, "{}:{}: node id out of range [0, {}): {} {}", path, ln,
                   limit, u, v);
     ++st.lines;
@@ -181,8 +181,9 @@ Graph read_graph(const std::string& edges, const std::string& labels, const std:
       if (!strip_line(line)) continue;
       int64_t node = 0;
       const auto t = tokens(line);
-      NEUROAI_CHECK(!t.empty() && parse_int(t[0], &node) && node >= 0 && node < INT32_MAX,
-                    "{}:{}: expected `node label` (two integers, node >= 0)", labels, ln);
+      NEUROAI_CHECK(!t.empty() && parse_int(t[0], &node), "{}:{}: expected `node label` (two integers)", labels, ln);
+      NEUROAI_CHECK(node >= 0 && node < kMaxGraphNodes, "{}:{}: node id {} out of range [0, {})", labels, ln, node,
+                    kMaxGraphNodes);
       max_label_node = std::max(max_label_node, node);
     }
     n = std::max(probe.n, int32_t(max_label_node + 1));

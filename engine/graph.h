@@ -28,6 +28,11 @@ struct Graph {
   int64_t num_intra_edges() const;
 };
 
+// Node ids of edge lists and label files are below this when the files alone fix the node count (no
+// features file): a 12-byte line "0 2147483646" would otherwise make the readers allocate per-node
+// arrays of 2^31 entries. 2^24 nodes is past what the GCN holds in memory here.
+constexpr int32_t kMaxGraphNodes = 1 << 24;
+
 // What the edge-list reader did with the lines it merged or dropped.
 struct EdgeListStats {
   int64_t lines = 0;       // edge lines read (not comments or blanks)

@@ -116,6 +116,23 @@ TEST_F(GraphFiles, LabelsAndFeatures) {
   EXPECT_NE(error_of([&] { read_graph(e2, "", f); }).find("e2.txt:2"), std::string::npos);
 }
 
+// Found by tests/fuzz/fuzz_edge_list (corpus/fuzz_edge_list/regress-label-id-bomb): a 12-byte label or
+// edge line naming node 2147483646 made read_graph allocate 8 GiB of per-node labels.
+TEST_F(GraphFiles, NodeIdsPastTheLimitAreRefusedBeforeAllocating) {
+  const std::string e = write("e.txt", "0 1\n");
+  const std::string far = std::to_string(kMaxGraphNodes);
+  const std::string l = write("l.txt", far + " 0\n");
+  const std::string msg = error_of([&] { read_graph(e, l, ""); });
+  EXPECT_NE(msg.find("l.txt:1"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("out of range [0, " + far + ")"), std::string::npos) << msg;
+  const std::string e2 = write("e2.txt", "0 2147483646\n");
+  const std::string msg2 = error_of([&] { read_graph(e2, write("l2.txt", "0 0\n"), ""); });
+  EXPECT_NE(msg2.find("e2.txt:1"), std::string::npos) << msg2;
+  EXPECT_NE(msg2.find("out of range"), std::string::npos) << msg2;
+  // The largest id allowed still reads, with every node up to it.
+  EXPECT_EQ(read_graph(write("e3.txt", "0 " + std::to_string(kMaxGraphNodes - 1) + "\n"), "", "").n, kMaxGraphNodes);
+}
+
 TEST_F(GraphFiles, WriteAndReadBack) {
   Graph g;
   g.n = 3;
