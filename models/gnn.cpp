@@ -2,6 +2,7 @@
 // state updates, pruning with re-compaction, checkpoints.
 #include "models/gnn.h"
 
+#include <charconv>
 #include <cmath>
 #include <random>
 
@@ -253,9 +254,38 @@ GnnModel GnnModel::load(Backend& b, const SafetensorsFile& f) {
     NEUROAI_CHECK(it != f.tensors.end(), "gnn checkpoint: tensor '{}' is missing", k);
     return it->second;
   };
-  const GnnConfig c = GnnConfig::from_json(nlohmann::json::parse(meta("gnn.config")));
-  const int32_t n = int32_t(std::stol(meta("gnn.nodes")));
+  GnnConfig c;
+  try {
+    c = GnnConfig::from_json(nlohmann::json::parse(meta("gnn.config")));
+  } catch (const nlohmann::json::exception& e) {
+    NEUROAI_FAIL("gnn checkpoint: metadata 'gnn.config' is not a GNN config ({}); expected the JSON neuroai writes",
+                 e.what());
+  }
+  c.validate();
+  const std::string& nodes = meta("gnn.nodes");
+  int32_t n = 0;
+  const auto [end, ec] = std::from_chars(nodes.data(), nodes.data() + nodes.size(), n);
+  NEUROAI_CHECK(ec == std::errc() && end == nodes.data() + nodes.size() && n >= 1,
+                "gnn checkpoint: metadata 'gnn.nodes' = '{}'; expected a node count in [1, {}]", nodes, INT32_MAX);
+  // The model allocates from the config and the node count: both must agree with the tensors the file
+  // holds before anything is allocated, so a header cannot claim more than the file backs.
+  const int64_t trace_rows = c.layers > 1 ? c.hidden : c.in_features;
+  const StTensor& trace = tensor("gnn.node_trace");
+  NEUROAI_CHECK(trace.shape == std::vector<int64_t>({trace_rows, n}),
+                "gnn checkpoint: 'gnn.node_trace' has shape [{}]; expected [{}, {}] from 'gnn.config' and 'gnn.nodes'",
+                fmt::join(trace.shape, ", "), trace_rows, n);
+  for (int l = 0; l < c.layers; ++l) {
+    const int64_t in = l == 0 ? c.in_features : c.hidden, out = l == c.layers - 1 ? c.out : c.hidden;
+    const std::string k = fmt::format("gnn.layer{}.weight", l);
+    const StTensor& w = tensor(k);
+    int64_t want = 0;
+    NEUROAI_CHECK(!__builtin_mul_overflow(in, out, &want) && st_numel(w.shape) == want,
+                  "gnn checkpoint: '{}' has {} values; expected {} x {} from 'gnn.config'", k, st_numel(w.shape), in,
+                  out);
+  }
   const auto flat = st_to_i32(tensor("gnn.edge.pairs"), "gnn.edge.pairs");
+  NEUROAI_CHECK(flat.size() % 2 == 0, "gnn checkpoint: 'gnn.edge.pairs' has {} values; expected (u, v) pairs",
+                flat.size());
   EdgeList e(flat.size() / 2);
   for (size_t k = 0; k < e.size(); ++k) e[k] = {flat[2 * k], flat[2 * k + 1]};
   GnnModel m(b, c, n, e);

@@ -2,6 +2,7 @@
 #include "models/gnn_trainer.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -48,6 +49,20 @@ double num(const std::map<std::string, std::string>& kv, const std::string& key,
   } catch (...) {
   }
   NEUROAI_FAIL("--graph '{}': {}={} is not a number", spec, key, it->second);
+}
+
+// A whole number in [lo, hi] (node and block counts, seeds): "1e3" or "2.5" would be cut silently.
+template <class T>
+T whole(const std::map<std::string, std::string>& kv, const std::string& key, T dflt, T lo, T hi,
+        const std::string& spec) {
+  auto it = kv.find(key);
+  if (it == kv.end()) return dflt;
+  T v{};
+  const std::string& s = it->second;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  NEUROAI_CHECK(ec == std::errc() && end == s.data() + s.size() && v >= lo && v <= hi,
+                "--graph '{}': {}={}; expected a whole number in [{}, {}]", spec, key, s, lo, hi);
+  return v;
 }
 
 void check_keys(const std::map<std::string, std::string>& kv, std::initializer_list<const char*> allowed,
@@ -334,6 +349,23 @@ const char* edge_prune_name(EdgePrune p) {
   return "?";
 }
 
+GraphSpec parse_graph_spec(const std::string& spec, uint64_t default_seed) {
+  GraphSpec g;
+  g.er = spec.rfind("er:", 0) == 0;
+  NEUROAI_CHECK(g.er || spec.rfind("sbm:", 0) == 0, "--graph '{}': expected sbm:KEY=V,... or er:KEY=V,...", spec);
+  const auto kv = parse_kv(spec.substr(g.er ? 3 : 4), spec);
+  if (g.er)
+    check_keys(kv, {"n", "deg", "k", "seed"}, spec);
+  else
+    check_keys(kv, {"n", "k", "deg", "ratio", "seed"}, spec);
+  g.c.n = whole<int32_t>(kv, "n", 1000, 2, INT32_MAX, spec);
+  g.c.k = whole<int32_t>(kv, "k", 4, 1, INT32_MAX, spec);
+  g.c.mean_degree = num(kv, "deg", 20, spec);
+  if (!g.er) g.c.ratio = num(kv, "ratio", 0.1, spec);
+  g.c.seed = whole<uint64_t>(kv, "seed", default_seed, 0, UINT64_MAX, spec);
+  return g;
+}
+
 Graph load_graph_source(const GraphSource& s, bool* is_er) {
   const bool generated = s.spec.rfind("sbm:", 0) == 0 || s.spec.rfind("er:", 0) == 0;
   NEUROAI_CHECK(!generated || (s.labels.empty() && s.features.empty()),
@@ -341,24 +373,11 @@ Graph load_graph_source(const GraphSource& s, bool* is_er) {
   Graph g;
   double signal = s.feature_signal;
   bool er = false;
-  if (s.spec.rfind("sbm:", 0) == 0) {
-    const auto kv = parse_kv(s.spec.substr(4), s.spec);
-    check_keys(kv, {"n", "k", "deg", "ratio", "seed"}, s.spec);
-    SbmConfig c;
-    c.n = int32_t(num(kv, "n", 1000, s.spec));
-    c.k = int32_t(num(kv, "k", 4, s.spec));
-    c.mean_degree = num(kv, "deg", 20, s.spec);
-    c.ratio = num(kv, "ratio", 0.1, s.spec);
-    c.seed = uint64_t(num(kv, "seed", double(s.seed), s.spec));
-    g = make_sbm(c);
-    if (signal < 0) signal = 1.0;
-  } else if (s.spec.rfind("er:", 0) == 0) {
-    const auto kv = parse_kv(s.spec.substr(3), s.spec);
-    check_keys(kv, {"n", "deg", "k", "seed"}, s.spec);
-    g = make_er(int32_t(num(kv, "n", 1000, s.spec)), num(kv, "deg", 20, s.spec), int32_t(num(kv, "k", 4, s.spec)),
-                uint64_t(num(kv, "seed", double(s.seed), s.spec)));
-    if (signal < 0) signal = 0.0;
-    er = true;
+  if (generated) {
+    const GraphSpec spec = parse_graph_spec(s.spec, s.seed);
+    er = spec.er;
+    g = er ? make_er(spec.c.n, spec.c.mean_degree, spec.c.k, spec.c.seed) : make_sbm(spec.c);
+    if (signal < 0) signal = er ? 0.0 : 1.0;
   } else {
     g = read_graph(s.spec, s.labels, s.features);
     // A class per node at most: a larger label is a broken file (and would size per-class tables by it).

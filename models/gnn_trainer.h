@@ -41,6 +41,14 @@ struct GraphSource {
   uint64_t seed = 0;  // generators and features, unless the spec names a seed
 };
 Graph load_graph_source(const GraphSource& s, bool* is_er = nullptr);
+// The generator of an "sbm:..." or "er:..." spec (er leaves ratio unused); n, k and seed must be whole
+// numbers (seed defaults to default_seed), deg and ratio finite numbers. Error naming the spec and the
+// key otherwise; the generators check the values against each other.
+struct GraphSpec {
+  bool er = false;
+  SbmConfig c;
+};
+GraphSpec parse_graph_spec(const std::string& spec, uint64_t default_seed);
 
 struct GnnTrainConfig {
   std::string out_dir = "runs/gnn";

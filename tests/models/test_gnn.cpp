@@ -327,7 +327,45 @@ TEST_P(Gnn, CheckpointRoundTrip) {
   EXPECT_EQ(m2.rule().w_host(), m.rule().w_host());
 }
 
+// Found by tests/fuzz/fuzz_safetensors (corpus/fuzz_safetensors/regress-gnn-*): a GNN checkpoint's
+// metadata escaped as json / std::stol exceptions, and a "gnn.nodes" of 2e9 in a 300-byte file made the
+// loader allocate 48 GB before it looked at a tensor. Each is one Error naming the metadata or tensor.
+TEST_P(Gnn, CheckpointWhoseMetadataDisagreesWithItsTensorsIsRefused) {
+  Backend& b = be();
+  SafetensorsFile good;
+  model().save(good);
+  auto refused = [&](const std::string& key, const std::string& value, std::vector<std::string> says) {
+    SafetensorsFile f = good;
+    f.metadata[key] = value;
+    testing::expect_error_naming([&] { GnnModel::load(b, f); }, says);
+  };
+  refused("gnn.config", "{not json", {"'gnn.config'", "not a GNN config"});
+  refused("gnn.config", R"({"in_features": "three"})", {"'gnn.config'", "not a GNN config"});
+  refused("gnn.nodes", "three", {"'gnn.nodes' = 'three'", "expected a node count"});
+  refused("gnn.nodes", "2000000000", {"'gnn.node_trace'", "expected [4, 2000000000]"});
+  nlohmann::json wide = small_config().to_json();
+  wide["in_features"] = int64_t(1) << 40;
+  refused("gnn.config", wide.dump(), {"'gnn.layer0.weight'", "expected 1099511627776 x 4"});
+  EXPECT_EQ(GnnModel::load(b, good).nodes(), kN);
+}
+
 NEUROAI_INSTANTIATE_BACKENDS(Gnn);
+
+// Found while giving tests/fuzz/fuzz_graph_spec its entry point: counts and seeds went through a
+// double and a cast, so n=3e9 was undefined behaviour (UBSan: float-cast-overflow), n=2.5 became 2
+// and seed=18446744073709551615 lost its low bits.
+TEST(GnnGraphSpec, CountsAndSeedsAreWholeNumbersInRange) {
+  const GraphSpec g = parse_graph_spec("sbm:n=120,k=3,deg=10,ratio=0.1,seed=18446744073709551615", 0);
+  EXPECT_EQ(g.c.n, 120);
+  EXPECT_EQ(g.c.k, 3);
+  EXPECT_EQ(g.c.seed, UINT64_MAX);
+  EXPECT_FALSE(g.er);
+  EXPECT_TRUE(parse_graph_spec("er:n=50,deg=4", 9).er);
+  EXPECT_EQ(parse_graph_spec("er:n=50,deg=4", 9).c.seed, 9u);
+  for (const char* bad : {"sbm:n=3e9", "sbm:n=2.5", "sbm:n=1", "er:k=0", "sbm:seed=-1", "er:n=99999999999"})
+    testing::expect_error_naming([&] { parse_graph_spec(bad, 0); }, {bad, "expected a whole number"});
+  testing::expect_error_naming([] { parse_graph_spec("er:ratio=0.5", 0); }, {"unknown key 'ratio'"});
+}
 
 // End to end on a small SBM (CPU): both tasks, every prune mode and both schedules reach their edge
 // target (community: at most the inter-community edges), the degree guard leaves no isolated node, and
