@@ -199,9 +199,21 @@ void truncate_jsonl(const std::string& path, const std::function<bool(const nloh
   if (!std::filesystem::exists(path)) return;
   std::ifstream in(path);
   std::string line, kept;
-  while (std::getline(in, line)) {
+  for (int64_t ln = 1; std::getline(in, line); ++ln) {
     const auto j = nlohmann::json::parse(line, nullptr, false);
-    if (!j.is_discarded() && keep(j)) kept += line + "\n";
+    if (j.is_discarded()) continue;  // cut short by a kill
+    // A line that parses but is no metrics object was not cut: the file was edited or is another file.
+    // Refused before anything is rewritten, with the line's place, instead of a json exception from keep().
+    NEUROAI_CHECK(j.is_object(), "{}:{}: a metrics line is a JSON {}; expected an object such as {{\"epoch\": 1, ...}}",
+                  path, ln, j.type_name());
+    bool k = false;
+    try {
+      k = keep(j);
+    } catch (const nlohmann::json::exception& e) {
+      NEUROAI_FAIL("{}:{}: a metrics line has a field of the wrong type ({}); expected the fields neuroai writes", path,
+                   ln, e.what());
+    }
+    if (k) kept += line + "\n";
   }
   write_file_atomic(path, kept);
 }

@@ -75,7 +75,9 @@ void set_state_header(SafetensorsFile& f, const std::string& format, int epoch, 
                       const std::vector<std::pair<std::string, std::string>>& config);
 
 // Rewrites a JSON-lines file (atomically) keeping the lines for which keep() is true; lines that do not
-// parse (cut short by a kill) are dropped. No-op when the file does not exist.
+// parse (cut short by a kill) are dropped. No-op when the file does not exist. Error naming the file and
+// line, with nothing rewritten, when a line parses but is not a JSON object or keep() finds a field of the
+// wrong type.
 void truncate_jsonl(const std::string& path, const std::function<bool(const nlohmann::json&)>& keep);
 
 }  // namespace neuroai
