@@ -57,6 +57,9 @@ def main():
             sys.stdout.flush()
         finally:
             path.write_text(src)
+    # Leave no mutant binary behind: rebuild the tests from the restored sources.
+    targets = sorted({m[4] for m in MUTATIONS})
+    subprocess.run(["cmake", "--build", "build-sim", "--target", *targets, "-j2"], cwd=ROOT, capture_output=True)
     print(f"{len(MUTATIONS) - missed} of {len(MUTATIONS)} mutations caught")
     return 1 if missed else 0
 

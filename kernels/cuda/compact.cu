@@ -55,7 +55,7 @@ cudaError_t launch_compact(const T* src, const uint8_t* keep, const int32_t* pos
 cudaError_t launch_csr_compact_indptr(const int32_t* indptr, int32_t rows, const int32_t* pos, int32_t* out_indptr,
                                       cudaStream_t stream) {
   NEUROAI_LAUNCH(csr_compact_indptr_kernel, blocks_for(int64_t(rows) + 1), kBlock, 0, stream)(indptr, rows, pos,
-                                                                                            out_indptr);
+      out_indptr);
   return cudaGetLastError();
 }
 

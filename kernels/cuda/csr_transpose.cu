@@ -47,15 +47,15 @@ cudaError_t launch_csr_transpose_prepare(const int32_t* indptr, const int32_t* i
                                          int32_t* row_of, int32_t* position, int32_t* col_counts,
                                          cudaStream_t stream) {
   NEUROAI_LAUNCH(csr_transpose_prepare_kernel, blocks_for_rows(rows), kBlock, 0, stream)(indptr, indices, rows, row_of,
-                                                                                       position, col_counts);
+      position, col_counts);
   return cudaGetLastError();
 }
 
 // perm (nnz), row_of (nnz), values (nnz; may be null when at_values is), at_indices / at_values (nnz): device.
 cudaError_t launch_csr_transpose_finish(const int32_t* perm, const int32_t* row_of, const float* values, int64_t nnz,
                                         int32_t* at_indices, float* at_values, cudaStream_t stream) {
-  NEUROAI_LAUNCH(csr_transpose_finish_kernel, blocks_for(nnz), kBlock, 0, stream)(perm, row_of, values, nnz,
-                                                                                at_indices, at_values);
+  NEUROAI_LAUNCH(csr_transpose_finish_kernel, blocks_for(nnz), kBlock, 0, stream)(perm, row_of, values, nnz, at_indices,
+      at_values);
   return cudaGetLastError();
 }
 

@@ -124,17 +124,17 @@ protected:
   void remap_indices_impl(const int32_t* idx, int64_t n, const int32_t* pos, int32_t* out) override;
 
 private:
-  void activate() const;  // makes device_ the calling thread's current device
+ void activate() const;  // makes device_ the calling thread's current device
 
-  int device_ = 0;
-  int sm_count_ = 0;
-  cudaStream_t stream_ = nullptr;
-  cublasHandle_t cublas_ = nullptr;
-  cusparseHandle_t cusparse_ = nullptr;
-  void* scratch_ = nullptr;
-  size_t scratch_bytes_ = 0;
-  void* pinned_ = nullptr;
-  size_t pinned_bytes_ = 0;
+ int device_ = 0;
+ int sm_count_ = 0;
+ cudaStream_t stream_ = nullptr;
+ cublasHandle_t cublas_ = nullptr;
+ cusparseHandle_t cusparse_ = nullptr;
+ void* scratch_ = nullptr;
+ size_t scratch_bytes_ = 0;
+ void* pinned_ = nullptr;
+ size_t pinned_bytes_ = 0;
 };
 
 // dst (n, m) row-major = src (m, n)^T + beta * dst, on the handle's stream (cublasSgeam; spmm_csr.cu).

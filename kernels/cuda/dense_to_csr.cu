@@ -67,7 +67,7 @@ __global__ void csr_to_dense_kernel(const int32_t* indptr, const int32_t* indice
 cudaError_t launch_dense_to_csr_count(const float* w, const uint8_t* mask, int32_t rows, int32_t cols,
                                       int32_t* counts, cudaStream_t stream) {
   NEUROAI_LAUNCH(dense_to_csr_count_kernel, blocks_for_rows(int64_t(rows) + 1), kBlock, 0, stream)(w, mask, rows, cols,
-                                                                                                 counts);
+      counts);
   return cudaGetLastError();
 }
 
@@ -75,7 +75,7 @@ cudaError_t launch_dense_to_csr_count(const float* w, const uint8_t* mask, int32
 cudaError_t launch_dense_to_csr_fill(const float* w, const uint8_t* mask, int32_t rows, int32_t cols,
                                      const int32_t* indptr, int32_t* indices, float* values, cudaStream_t stream) {
   NEUROAI_LAUNCH(dense_to_csr_fill_kernel, blocks_for_rows(rows), kBlock, 0, stream)(w, mask, rows, cols, indptr,
-                                                                                   indices, values);
+      indices, values);
   return cudaGetLastError();
 }
 
@@ -83,7 +83,7 @@ cudaError_t launch_dense_to_csr_fill(const float* w, const uint8_t* mask, int32_
 cudaError_t launch_csr_to_dense(const int32_t* indptr, const int32_t* indices, const float* values, int32_t rows,
                                 int32_t cols, float* out, cudaStream_t stream) {
   NEUROAI_LAUNCH(csr_to_dense_kernel, blocks_for_rows(rows), kBlock, 0, stream)(indptr, indices, values, rows, cols,
-                                                                              out);
+      out);
   return cudaGetLastError();
 }
 

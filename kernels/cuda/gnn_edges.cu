@@ -138,8 +138,8 @@ cudaError_t launch_hebbian_edge_forward(const float* x, int64_t h, int64_t n, co
   float* mean = work + n;
   NEUROAI_LAUNCH(node_norm_kernel, blocks_for(n), kBlock, 0, stream)(x, h, n, norm);
   NEUROAI_LAUNCH(mean_kernel, 1, kBlock, 0, stream)(norm, n, mean);
-  NEUROAI_LAUNCH(hebbian_edge_forward_kernel, blocks_for(n_pairs), kBlock, 0, stream)(x, h, n, norm, mean, pu, pv, n_pairs, rule,
-                                                                          w, alpha, hb_old, hb_new, cos, ssum, a);
+  NEUROAI_LAUNCH(hebbian_edge_forward_kernel, blocks_for(n_pairs), kBlock, 0, stream)(x, h, n, norm, mean, pu, pv,
+      n_pairs, rule, w, alpha, hb_old, hb_new, cos, ssum, a);
   return cudaGetLastError();
 }
 
@@ -148,8 +148,8 @@ cudaError_t launch_hebbian_edge_backward(int64_t n_pairs, const float* ga, const
                                          const float* hb_old, const float* hb_new, const float* cos,
                                          const float* ssum, const float* rule, float* gw, float* galpha,
                                          float* grule_parts, cudaStream_t stream) {
-  NEUROAI_LAUNCH(hebbian_edge_backward_kernel, blocks_for(n_pairs), kBlock, 0, stream)(n_pairs, ga, a, alpha, hb_old, hb_new, cos,
-                                                                           ssum, rule, gw, galpha, grule_parts);
+  NEUROAI_LAUNCH(hebbian_edge_backward_kernel, blocks_for(n_pairs), kBlock, 0, stream)(n_pairs, ga, a, alpha, hb_old,
+      hb_new, cos, ssum, rule, gw, galpha, grule_parts);
   return cudaGetLastError();
 }
 
@@ -167,7 +167,8 @@ cudaError_t launch_gcn_norm_backward(const int32_t* indptr, const int32_t* indic
                                      int64_t n_pairs, const float* v, const float* dinv, const float* g, float* gdeg,
                                      float* ga, cudaStream_t stream) {
   NEUROAI_LAUNCH(gcn_gdeg_kernel, blocks_for(n), kBlock, 0, stream)(indptr, indices, n, mirror, v, dinv, g, gdeg);
-  NEUROAI_LAUNCH(gcn_pair_grad_kernel, blocks_for(n_pairs), kBlock, 0, stream)(pu, pv, e1, e2, n_pairs, dinv, g, gdeg, ga);
+  NEUROAI_LAUNCH(gcn_pair_grad_kernel, blocks_for(n_pairs), kBlock, 0, stream)(pu, pv, e1, e2, n_pairs, dinv, g, gdeg,
+      ga);
   return cudaGetLastError();
 }
 

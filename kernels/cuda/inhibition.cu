@@ -158,7 +158,7 @@ cudaError_t launch_gaussian_table(Sheet sheet, const DivisiveParams& p, float* t
   const int64_t size = inhibition_table_size(p.radius, sheet);
   const float inv_z = 1.0f / gaussian_normalizer(p.radius, p.sigma);  // on the host, bit-equal to the CPU's
   NEUROAI_LAUNCH(gaussian_table_kernel, blocks_for(size, kBlock, 1024), kBlock, 0, stream)(sheet, p, inv_z, table,
-                                                                                            size);
+      size);
   return cudaGetLastError();
 }
 
@@ -179,8 +179,8 @@ cudaError_t launch_divisive_norm_forward(const float* h, int64_t batch, Sheet sh
                                          float* table, float* y, float* d, cudaStream_t stream) {
   cudaError_t err = launch_gaussian_table(sheet, p, table, stream);
   if (err != cudaSuccess) return err;
-  NEUROAI_LAUNCH(divisive_norm_forward_kernel, blocks_for(batch * sheet.units()), kBlock, 0, stream)(
-      h, batch, sheet, p, device_table(table, p.radius, sheet), y, d);
+  NEUROAI_LAUNCH(divisive_norm_forward_kernel, blocks_for(batch * sheet.units()), kBlock, 0, stream)(h, batch, sheet, p,
+      device_table(table, p.radius, sheet), y, d);
   return cudaGetLastError();
 }
 
@@ -192,8 +192,8 @@ cudaError_t launch_divisive_norm_backward(const float* h, const float* d, const 
   if (err != cudaSuccess) return err;
   const int64_t total = batch * sheet.units();
   NEUROAI_LAUNCH(divisive_u_kernel, blocks_for(total), kBlock, 0, stream)(h, d, dy, total, p, u);
-  NEUROAI_LAUNCH(divisive_norm_backward_kernel, blocks_for(total), kBlock, 0, stream)(
-      h, d, dy, u, batch, sheet, p, device_table(table, p.radius, sheet), dh);
+  NEUROAI_LAUNCH(divisive_norm_backward_kernel, blocks_for(total), kBlock, 0, stream)(h, d, dy, u, batch, sheet, p,
+      device_table(table, p.radius, sheet), dh);
   return cudaGetLastError();
 }
 
@@ -202,8 +202,8 @@ cudaError_t launch_dog_forward(const float* h, int64_t batch, Sheet sheet, const
                                cudaStream_t stream) {
   cudaError_t err = launch_dog_table(sheet, p, table, stream);
   if (err != cudaSuccess) return err;
-  NEUROAI_LAUNCH(dog_forward_kernel, blocks_for(batch * sheet.units()), kBlock, 0, stream)(
-      h, batch, sheet, p, device_table(table, p.radius, sheet), y);
+  NEUROAI_LAUNCH(dog_forward_kernel, blocks_for(batch * sheet.units()), kBlock, 0, stream)(h, batch, sheet, p,
+      device_table(table, p.radius, sheet), y);
   return cudaGetLastError();
 }
 
@@ -215,14 +215,15 @@ cudaError_t launch_dog_backward(const float* y, const float* dy, int64_t batch, 
   const int64_t total = batch * sheet.units();
   NEUROAI_LAUNCH(dog_gate_kernel, blocks_for(total), kBlock, 0, stream)(y, dy, total, g);
   NEUROAI_LAUNCH(dog_backward_kernel, blocks_for(total), kBlock, 0, stream)(g, batch, sheet, p,
-                                                                   device_table(table, p.radius, sheet), dh);
+      device_table(table, p.radius, sheet), dh);
   return cudaGetLastError();
 }
 
 // h, y, winners (batch, units): device.
 cudaError_t launch_kwta_forward(const float* h, int64_t batch, Sheet sheet, const KwtaParams& p, float* y,
                                 uint8_t* winners, cudaStream_t stream) {
-  NEUROAI_LAUNCH(kwta_forward_kernel, blocks_for(batch * sheet.units()), kBlock, 0, stream)(h, batch, sheet, p, y, winners);
+  NEUROAI_LAUNCH(kwta_forward_kernel, blocks_for(batch * sheet.units()), kBlock, 0, stream)(h, batch, sheet, p, y,
+      winners);
   return cudaGetLastError();
 }
 

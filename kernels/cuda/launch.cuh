@@ -28,6 +28,10 @@ inline unsigned blocks_for(int64_t n, int threads = kBlock, int64_t max_blocks =
   return unsigned(b < 1 ? 1 : b);
 }
 
+// Blocks of kBlock threads for a grid-stride kernel over n elements: at most 32 a multiprocessor, enough
+// to keep every SM busy without launching idle blocks.
+inline unsigned blocks_per_sms(int64_t n, int sm_count) { return blocks_for(n, kBlock, int64_t(sm_count) * 32); }
+
 // Blocks of kBlock threads for one warp per row.
 inline unsigned blocks_for_rows(int64_t rows) { return blocks_for(rows, kWarpsPerBlock); }
 

@@ -32,21 +32,21 @@ __global__ void broadcast_rows_kernel(const float* __restrict__ bias, int64_t ro
 // w (n), mask (n), out (n): device. out = W ⊙ M.
 cudaError_t launch_masked_copy(const float* w, const uint8_t* mask, int64_t n, float* out, int sm_count,
                                cudaStream_t stream) {
-  NEUROAI_LAUNCH(masked_copy_kernel, blocks_for(n, kBlock, int64_t(sm_count) * 32), kBlock, 0, stream)(w, mask, n, out);
+  NEUROAI_LAUNCH(masked_copy_kernel, blocks_per_sms(n, sm_count), kBlock, 0, stream)(w, mask, n, out);
   return cudaGetLastError();
 }
 
 // g (n), mask (n), dw (n): device. dw += G ⊙ M, masked entries untouched.
 cudaError_t launch_masked_accumulate(const float* g, const uint8_t* mask, int64_t n, float* dw, int sm_count,
                                      cudaStream_t stream) {
-  NEUROAI_LAUNCH(masked_accumulate_kernel, blocks_for(n, kBlock, int64_t(sm_count) * 32), kBlock, 0, stream)(g, mask, n, dw);
+  NEUROAI_LAUNCH(masked_accumulate_kernel, blocks_per_sms(n, sm_count), kBlock, 0, stream)(g, mask, n, dw);
   return cudaGetLastError();
 }
 
 // bias (cols), y (rows, cols): device.
 cudaError_t launch_broadcast_rows(const float* bias, int64_t rows, int64_t cols, float* y, int sm_count,
                                   cudaStream_t stream) {
-  NEUROAI_LAUNCH(broadcast_rows_kernel, blocks_for(rows * cols, kBlock, int64_t(sm_count) * 32), kBlock, 0, stream)(bias, rows, cols, y);
+  NEUROAI_LAUNCH(broadcast_rows_kernel, blocks_per_sms(rows * cols, sm_count), kBlock, 0, stream)(bias, rows, cols, y);
   return cudaGetLastError();
 }
 

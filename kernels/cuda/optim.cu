@@ -35,14 +35,14 @@ __global__ void adam_step_kernel(AdamCoeffs c, int64_t n, const float* __restric
 // grad, mask (or null), w, momentum (or null): n entries each, device.
 cudaError_t launch_sgd_step(const SgdParams& p, int64_t n, const float* grad, const uint8_t* mask, float* w,
                             float* momentum, int sm_count, cudaStream_t stream) {
-  NEUROAI_LAUNCH(sgd_step_kernel, blocks_for(n, kBlock, int64_t(sm_count) * 32), kBlock, 0, stream)(p, n, grad, mask, w, momentum);
+  NEUROAI_LAUNCH(sgd_step_kernel, blocks_per_sms(n, sm_count), kBlock, 0, stream)(p, n, grad, mask, w, momentum);
   return cudaGetLastError();
 }
 
 // grad, mask (or null), w, m, v: n entries each, device.
 cudaError_t launch_adam_step(const AdamCoeffs& c, int64_t n, const float* grad, const uint8_t* mask, float* w,
                              float* m, float* v, int sm_count, cudaStream_t stream) {
-  NEUROAI_LAUNCH(adam_step_kernel, blocks_for(n, kBlock, int64_t(sm_count) * 32), kBlock, 0, stream)(c, n, grad, mask, w, m, v);
+  NEUROAI_LAUNCH(adam_step_kernel, blocks_per_sms(n, sm_count), kBlock, 0, stream)(c, n, grad, mask, w, m, v);
   return cudaGetLastError();
 }
 

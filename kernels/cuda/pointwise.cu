@@ -8,69 +8,66 @@
 namespace neuroai::cuda::NEUROAI_CUDA_ABI {
 namespace {
 
-#define NEUROAI_GRID_STRIDE(i, n) \
-  for (int64_t i : grid_stride((n)))
 
 // Grid-stride over Y's entries, one thread per entry.
 __global__ void bias_add_kernel(float* __restrict__ y, const float* __restrict__ bias, int64_t rows, int64_t cols) {
-  NEUROAI_GRID_STRIDE(i, rows * cols) y[i] += bias[i % cols];
+  for (int64_t i : grid_stride(rows * cols)) y[i] += bias[i % cols];
 }
 
 // Grid-stride, one thread per element; x may alias y.
 template <Activation A>
 __global__ void activation_forward_kernel(const float* x, int64_t n, float* y) {
-  NEUROAI_GRID_STRIDE(i, n) y[i] = activation_fwd<A>(x[i]);
+  for (int64_t i : grid_stride(n)) y[i] = activation_fwd<A>(x[i]);
 }
 
 // Grid-stride, one thread per element; dy may alias dx.
 template <Activation A>
 __global__ void activation_backward_kernel(const float* y, const float* dy, int64_t n, float* dx) {
-  NEUROAI_GRID_STRIDE(i, n) dx[i] = activation_bwd<A>(y[i], dy[i]);
+  for (int64_t i : grid_stride(n)) dx[i] = activation_bwd<A>(y[i], dy[i]);
 }
 
 // Grid-stride, one thread per element.
 __global__ void axpy_kernel(int64_t n, float alpha, const float* __restrict__ x, float* __restrict__ y) {
-  NEUROAI_GRID_STRIDE(i, n) y[i] += alpha * x[i];
+  for (int64_t i : grid_stride(n)) y[i] += alpha * x[i];
 }
 
 // Grid-stride, one thread per element.
 __global__ void scale_kernel(int64_t n, float alpha, float* __restrict__ x) {
-  NEUROAI_GRID_STRIDE(i, n) x[i] *= alpha;
+  for (int64_t i : grid_stride(n)) x[i] *= alpha;
 }
 
 // Grid-stride, one thread per element.
 __global__ void fill_kernel(int64_t n, float value, float* __restrict__ x) {
-  NEUROAI_GRID_STRIDE(i, n) x[i] = value;
+  for (int64_t i : grid_stride(n)) x[i] = value;
 }
 
 // Grid-stride, one thread per element; a select so pruned inf/nan entries become exactly 0.
 __global__ void apply_mask_kernel(int64_t n, const uint8_t* __restrict__ mask, float* __restrict__ x) {
-  NEUROAI_GRID_STRIDE(i, n) if (!mask[i]) x[i] = 0.0f;
+  for (int64_t i : grid_stride(n)) if (!mask[i]) x[i] = 0.0f;
 }
 
 // Grid-stride, one thread per element.
 __global__ void add_sign_kernel(int64_t n, float alpha, const float* __restrict__ x, float* __restrict__ dx) {
-  NEUROAI_GRID_STRIDE(i, n) {
+  for (int64_t i : grid_stride(n)) {
     const float v = x[i];
     dx[i] += alpha * (v > 0.0f ? 1.0f : (v < 0.0f ? -1.0f : 0.0f));
   }
 }
 
-#undef NEUROAI_GRID_STRIDE
 
 }  // namespace
 
 // y (rows, cols), bias (cols): device.
 cudaError_t launch_bias_add(float* y, const float* bias, int64_t rows, int64_t cols, int sm_count,
                             cudaStream_t stream) {
-  NEUROAI_LAUNCH(bias_add_kernel, blocks_for(rows * cols, kBlock, int64_t(sm_count) * 32), kBlock, 0, stream)(y, bias, rows, cols);
+  NEUROAI_LAUNCH(bias_add_kernel, blocks_per_sms(rows * cols, sm_count), kBlock, 0, stream)(y, bias, rows, cols);
   return cudaGetLastError();
 }
 
 // x (n), y (n): device.
 cudaError_t launch_activation_forward(Activation act, const float* x, int64_t n, float* y, int sm_count,
                                       cudaStream_t stream) {
-  const int grid = blocks_for(n, kBlock, int64_t(sm_count) * 32);
+  const int grid = blocks_per_sms(n, sm_count);
   switch (act) {
     case Activation::Identity:
       NEUROAI_LAUNCH(activation_forward_kernel<Activation::Identity>, grid, kBlock, 0, stream)(x, n, y);
@@ -91,7 +88,7 @@ cudaError_t launch_activation_forward(Activation act, const float* x, int64_t n,
 // y (n), dy (n), dx (n): device.
 cudaError_t launch_activation_backward(Activation act, const float* y, const float* dy, int64_t n, float* dx,
                                        int sm_count, cudaStream_t stream) {
-  const int grid = blocks_for(n, kBlock, int64_t(sm_count) * 32);
+  const int grid = blocks_per_sms(n, sm_count);
   switch (act) {
     case Activation::Identity:
       NEUROAI_LAUNCH(activation_backward_kernel<Activation::Identity>, grid, kBlock, 0, stream)(y, dy, n, dx);
@@ -111,31 +108,31 @@ cudaError_t launch_activation_backward(Activation act, const float* y, const flo
 
 // x (n), y (n): device.
 cudaError_t launch_axpy(int64_t n, float alpha, const float* x, float* y, int sm_count, cudaStream_t stream) {
-  NEUROAI_LAUNCH(axpy_kernel, blocks_for(n, kBlock, int64_t(sm_count) * 32), kBlock, 0, stream)(n, alpha, x, y);
+  NEUROAI_LAUNCH(axpy_kernel, blocks_per_sms(n, sm_count), kBlock, 0, stream)(n, alpha, x, y);
   return cudaGetLastError();
 }
 
 // x (n): device.
 cudaError_t launch_scale(int64_t n, float alpha, float* x, int sm_count, cudaStream_t stream) {
-  NEUROAI_LAUNCH(scale_kernel, blocks_for(n, kBlock, int64_t(sm_count) * 32), kBlock, 0, stream)(n, alpha, x);
+  NEUROAI_LAUNCH(scale_kernel, blocks_per_sms(n, sm_count), kBlock, 0, stream)(n, alpha, x);
   return cudaGetLastError();
 }
 
 // x (n): device.
 cudaError_t launch_fill(int64_t n, float value, float* x, int sm_count, cudaStream_t stream) {
-  NEUROAI_LAUNCH(fill_kernel, blocks_for(n, kBlock, int64_t(sm_count) * 32), kBlock, 0, stream)(n, value, x);
+  NEUROAI_LAUNCH(fill_kernel, blocks_per_sms(n, sm_count), kBlock, 0, stream)(n, value, x);
   return cudaGetLastError();
 }
 
 // mask (n), x (n): device.
 cudaError_t launch_apply_mask(int64_t n, const uint8_t* mask, float* x, int sm_count, cudaStream_t stream) {
-  NEUROAI_LAUNCH(apply_mask_kernel, blocks_for(n, kBlock, int64_t(sm_count) * 32), kBlock, 0, stream)(n, mask, x);
+  NEUROAI_LAUNCH(apply_mask_kernel, blocks_per_sms(n, sm_count), kBlock, 0, stream)(n, mask, x);
   return cudaGetLastError();
 }
 
 // x (n), dx (n): device.
 cudaError_t launch_add_sign(int64_t n, float alpha, const float* x, float* dx, int sm_count, cudaStream_t stream) {
-  NEUROAI_LAUNCH(add_sign_kernel, blocks_for(n, kBlock, int64_t(sm_count) * 32), kBlock, 0, stream)(n, alpha, x, dx);
+  NEUROAI_LAUNCH(add_sign_kernel, blocks_per_sms(n, sm_count), kBlock, 0, stream)(n, alpha, x, dx);
   return cudaGetLastError();
 }
 

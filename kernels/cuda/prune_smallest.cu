@@ -25,9 +25,9 @@ constexpr int kDigitBits[kPasses] = {11, 11, 9};
 constexpr int kHistThreads = 256;
 constexpr int kHistCopies = 4;  // shared sub-histograms, so warps hitting one bin contend less
 constexpr int kSelectThreads = 256;
-constexpr int kChunkBlock = 256;
+constexpr int kChunkThreads = 256;
 constexpr int kChunkItems = 16;
-constexpr int64_t kChunk = int64_t(kChunkBlock) * kChunkItems;  // tie-scan granularity
+constexpr int64_t kChunk = int64_t(kChunkThreads) * kChunkItems;  // tie-scan granularity
 constexpr int kApplyThreads = 256;
 
 struct SelectState {
@@ -154,7 +154,7 @@ __global__ void prune_apply_kernel(const float* __restrict__ score, uint8_t* __r
 // entries): counts the alive keys == T when the ties are split, else writes 0.
 __global__ void prune_tie_count_kernel(const float* __restrict__ score, const uint8_t* __restrict__ alive, int64_t n,
                                        const SelectState* __restrict__ st, unsigned long long* __restrict__ chunk_ties) {
-  using Reduce = cub::BlockReduce<unsigned long long, kChunkBlock>;
+  using Reduce = cub::BlockReduce<unsigned long long, kChunkThreads>;
   __shared__ typename Reduce::TempStorage tmp;
   unsigned long long c = 0;
   if (st->split) {
@@ -174,7 +174,7 @@ __global__ void prune_tie_count_kernel(const float* __restrict__ score, const ui
 __global__ void prune_tie_apply_kernel(const float* __restrict__ score, uint8_t* __restrict__ alive, int64_t n,
                                        const SelectState* __restrict__ st,
                                        const unsigned long long* __restrict__ chunk_before) {
-  using Scan = cub::BlockScan<unsigned long long, kChunkBlock>;
+  using Scan = cub::BlockScan<unsigned long long, kChunkThreads>;
   __shared__ typename Scan::TempStorage tmp;
   if (!st->split) return;  // uniform over the block, so the scan below is never half-entered
   const uint32_t t = st->prefix;
@@ -263,11 +263,11 @@ cudaError_t launch_prune_smallest(std::span<const PruneTarget> targets, int64_t 
     for (const PruneTarget& g : targets) {
       if (g.n == 0) continue;
       const unsigned grid = blocks_for(g.n, kHistThreads * 16, int64_t(sm_count) * 4);
-      NEUROAI_LAUNCH(prune_hist_kernel, grid, kHistThreads, 0, stream)(g.score, g.alive, g.n, aligned_for_vectors(g.score, g.alive),
-                                                           w.state, kShift[pass], digit_mask, w.hist);
+      NEUROAI_LAUNCH(prune_hist_kernel, grid, kHistThreads, 0, stream)(g.score, g.alive, g.n,
+          aligned_for_vectors(g.score, g.alive), w.state, kShift[pass], digit_mask, w.hist);
     }
     NEUROAI_LAUNCH(prune_select_kernel, 1, kSelectThreads, 0, stream)(w.hist, w.state, kShift[pass], digit_mask,
-                                                          pass == kPasses - 1);
+        pass == kPasses - 1);
     if ((err = cudaGetLastError()) != cudaSuccess) return err;
   }
   // The tie count reads the alive flags before the apply kernel clears anything; the apply kernel
@@ -275,8 +275,8 @@ cudaError_t launch_prune_smallest(std::span<const PruneTarget> targets, int64_t 
   int64_t chunk0 = 0;
   for (const PruneTarget& g : targets) {
     if (g.n == 0) continue;
-    NEUROAI_LAUNCH(prune_tie_count_kernel, unsigned(chunks_of(g.n)), kChunkBlock, 0, stream)(g.score, g.alive, g.n, w.state,
-                                                                                    w.chunk_ties + chunk0);
+    NEUROAI_LAUNCH(prune_tie_count_kernel, unsigned(chunks_of(g.n)), kChunkThreads, 0, stream)(g.score, g.alive, g.n,
+        w.state, w.chunk_ties + chunk0);
     chunk0 += chunks_of(g.n);
   }
   if (p.chunks > 0) {
@@ -290,8 +290,8 @@ cudaError_t launch_prune_smallest(std::span<const PruneTarget> targets, int64_t 
     const bool vec = aligned_for_vectors(g.score, g.alive);
     const unsigned grid = blocks_for(vec ? g.n / 4 + 1 : g.n, kApplyThreads, int64_t(sm_count) * 32);
     NEUROAI_LAUNCH(prune_apply_kernel, grid, kApplyThreads, 0, stream)(g.score, g.alive, g.n, vec, w.state);
-    NEUROAI_LAUNCH(prune_tie_apply_kernel, unsigned(chunks_of(g.n)), kChunkBlock, 0, stream)(g.score, g.alive, g.n, w.state,
-                                                                                    w.chunk_before + chunk0);
+    NEUROAI_LAUNCH(prune_tie_apply_kernel, unsigned(chunks_of(g.n)), kChunkThreads, 0, stream)(g.score, g.alive, g.n,
+        w.state, w.chunk_before + chunk0);
     chunk0 += chunks_of(g.n);
   }
   return cudaGetLastError();

@@ -106,8 +106,8 @@ cudaError_t launch_gru_step_forward(const float* gi, const float* gh, const floa
 cudaError_t launch_gru_step_backward(const float* dh_out, const float* h_prev, const float* saved,
                                      const float* gate_m, float* dgi, float* dgh, float* dh_prev, int64_t B, int64_t H,
                                      cudaStream_t s) {
-  NEUROAI_LAUNCH(gru_step_backward_kernel, blocks_for(B * H), kBlock, 0, s)(dh_out, h_prev, saved, gate_m, dgi, dgh, dh_prev,
-                                                                  B, H);
+  NEUROAI_LAUNCH(gru_step_backward_kernel, blocks_for(B * H), kBlock, 0, s)(dh_out, h_prev, saved, gate_m, dgi, dgh,
+      dh_prev, B, H);
   return cudaGetLastError();
 }
 
@@ -115,14 +115,16 @@ cudaError_t launch_gru_step_backward(const float* dh_out, const float* h_prev, c
 cudaError_t launch_rnn_step_forward(const float* gi, const float* gh, const float* h_prev, const float* alpha,
                                     const float* gate_m, float* h_out, float* saved, int64_t B, int64_t H,
                                     cudaStream_t s) {
-  NEUROAI_LAUNCH(rnn_step_forward_kernel, blocks_for(B * H), kBlock, 0, s)(gi, gh, h_prev, alpha, gate_m, h_out, saved, B, H);
+  NEUROAI_LAUNCH(rnn_step_forward_kernel, blocks_for(B * H), kBlock, 0, s)(gi, gh, h_prev, alpha, gate_m, h_out, saved,
+      B, H);
   return cudaGetLastError();
 }
 
 // dh_out, saved, dpre, dh_prev (B, H); alpha, gate_m (H) or null; all device memory.
 cudaError_t launch_rnn_step_backward(const float* dh_out, const float* saved, const float* alpha, const float* gate_m,
                                      float* dpre, float* dh_prev, int64_t B, int64_t H, cudaStream_t s) {
-  NEUROAI_LAUNCH(rnn_step_backward_kernel, blocks_for(B * H), kBlock, 0, s)(dh_out, saved, alpha, gate_m, dpre, dh_prev, B, H);
+  NEUROAI_LAUNCH(rnn_step_backward_kernel, blocks_for(B * H), kBlock, 0, s)(dh_out, saved, alpha, gate_m, dpre, dh_prev,
+      B, H);
   return cudaGetLastError();
 }
 

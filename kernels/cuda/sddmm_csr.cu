@@ -54,8 +54,8 @@ void run_sddmm(CudaBackend& be, ConstCsrView pattern, ConstDenseView dy, ConstDe
   float* xt = dyt + batch * pattern.rows;  // (cols, batch)
   transpose_geam(be.cublas(), dy.data, batch, pattern.rows, 0.0f, dyt);
   transpose_geam(be.cublas(), x.data, batch, pattern.cols, 0.0f, xt);
-  NEUROAI_LAUNCH(sddmm_csr_kernel<Epilogue>, blocks_for_rows(pattern.rows), kBlock, 0, be.stream())(
-      pattern.indptr, pattern.indices, pattern.rows, dyt, xt, batch, epilogue);
+  NEUROAI_LAUNCH(sddmm_csr_kernel<Epilogue>, blocks_for_rows(pattern.rows), kBlock, 0, be.stream())(pattern.indptr,
+      pattern.indices, pattern.rows, dyt, xt, batch, epilogue);
   NEUROAI_CUDA_CHECK(cudaGetLastError());
   NEUROAI_CUDA_LAUNCH_CHECK(be.stream());
 }

@@ -83,8 +83,8 @@ __global__ void argmax_rows_kernel(const float* __restrict__ logits, int64_t bat
 // logits (B, C), labels (B), row_loss (B, scratch), loss (1), dlogits (B, C) or null: device. B >= 1.
 cudaError_t launch_softmax_xent(const float* logits, const int32_t* labels, int64_t batch, int64_t classes,
                                 float* row_loss, float* loss, float* dlogits, cudaStream_t stream) {
-  NEUROAI_LAUNCH(softmax_xent_kernel, blocks_for(batch, kRowsPerBlock), kRowsPerBlock * kWarp, 0, stream)(
-      logits, labels, batch, classes, row_loss, dlogits);
+  NEUROAI_LAUNCH(softmax_xent_kernel, blocks_for(batch, kRowsPerBlock), kRowsPerBlock * kWarp, 0, stream)(logits,
+      labels, batch, classes, row_loss, dlogits);
   NEUROAI_LAUNCH(mean_rows_kernel, 1, kBlock, 0, stream)(row_loss, batch, loss);
   return cudaGetLastError();
 }
@@ -92,8 +92,8 @@ cudaError_t launch_softmax_xent(const float* logits, const int32_t* labels, int6
 // logits (B, C), out (B): device.
 cudaError_t launch_argmax_rows(const float* logits, int64_t batch, int64_t classes, int32_t* out,
                                cudaStream_t stream) {
-  NEUROAI_LAUNCH(argmax_rows_kernel, blocks_for(batch, kRowsPerBlock), kRowsPerBlock * kWarp, 0, stream)(
-      logits, batch, classes, out);
+  NEUROAI_LAUNCH(argmax_rows_kernel, blocks_for(batch, kRowsPerBlock), kRowsPerBlock * kWarp, 0, stream)(logits, batch,
+      classes, out);
   return cudaGetLastError();
 }
 

@@ -24,7 +24,8 @@ __global__ void trace_update_kernel(const float* __restrict__ x, int64_t batch, 
 // x (batch, n), trace (n): device.
 cudaError_t launch_trace_update(const float* x, int64_t batch, int64_t n, float lambda, float* trace,
                                 cudaStream_t stream) {
-  NEUROAI_LAUNCH(trace_update_kernel, unsigned((n + kBlock - 1) / kBlock), kBlock, 0, stream)(x, batch, n, lambda, trace);
+  NEUROAI_LAUNCH(trace_update_kernel, unsigned((n + kBlock - 1) / kBlock), kBlock, 0, stream)(x, batch, n, lambda,
+      trace);
   return cudaGetLastError();
 }
 

@@ -47,7 +47,7 @@ cudaError_t launch_validate_csr(const int32_t* indptr, const int32_t* indices, i
   NEUROAI_LAUNCH(validate_indptr_kernel, blocks_for(int64_t(rows) + 1), kBlock, 0, stream)(indptr, rows, nnz, key);
   if (rows > 0 && nnz > 0)
     NEUROAI_LAUNCH(validate_entries_kernel, blocks_for_rows(rows), kBlock, 0, stream)(indptr, indices, rows, cols, nnz,
-                                                                                     key);
+        key);
   return cudaGetLastError();
 }
 

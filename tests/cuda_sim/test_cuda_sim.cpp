@@ -1,12 +1,11 @@
 // The SIMT simulator itself (kernels/cuda/sim/): real barrier and warp semantics, and the errors
 // it raises where a GPU would hang or give an undefined result. The kernels here are written as
 // the .cu files are, compiled against the simulator's headers (this file builds only with cuda-sim).
-#include <cuda_runtime.h>
-
-#include <cub/cub.cuh>
 #include <cublas_v2.h>
+#include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
+#include <cub/cub.cuh>
 #include <string>
 #include <vector>
 
@@ -219,6 +218,20 @@ TEST(CudaSim, HostPointerArgumentIsRejected) {
   const std::string msg = error_of([&] { NEUROAI_LAUNCH(write_kernel, 1, 32, 0, nullptr)(host.data(), 4); });
   expect_has(msg, {"write_kernel", "argument 1 is a host pointer"});
 }
+
+#if defined(__SANITIZE_ADDRESS__)
+// In an AddressSanitizer build device memory is poisoned outside kernels and copies: host code that
+// dereferences a device pointer is reported where it does it, as a GPU's host would fault.
+TEST(CudaSimDeathTest, HostReadOfDeviceMemoryIsReported) {
+  Dev<float> d(4, {1, 2, 3, 4});
+  EXPECT_DEATH(
+      {
+        volatile float v = d.p[1];
+        (void)v;
+      },
+      "use-after-poison");
+}
+#endif
 
 TEST(CudaSim, CopiesAreCheckedAgainstTheAllocations) {
   Dev<float> d(4);

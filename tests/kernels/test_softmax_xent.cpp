@@ -198,7 +198,7 @@ TEST_P(ArgmaxRows, TieAcrossWarpLanesGoesToLowestColumn) {
 TEST_P(ArgmaxRows, NanRanksHighestOnEveryBackend) {
   const float nan = std::nanf("");
   std::vector<float> z(2 * 70, 0.0f);
-  z[0] = 3, z[1] = nan, z[2] = 1, z[3] = 5;          // row 0: [3, NaN, 1, 5, 0...] -> 1
+  z[0] = 3, z[1] = nan, z[2] = 1, z[3] = 5;           // row 0: [3, NaN, 1, 5, 0...] -> 1
   z[70 + 7] = 9, z[70 + 40] = nan, z[70 + 65] = nan;  // row 1: first NaN at column 40
   Buf<float> dz(be(), z);
   Buf<int32_t> out(be(), 2);

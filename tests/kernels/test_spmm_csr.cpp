@@ -200,7 +200,7 @@ TEST_P(SpmmCsr, BatchBeyondGridY) {
   a.indices = {0};
   a.values = {3.0f};
   DevCsr da(be(), a);
-  std::vector<float> x(size_t(batch));
+  std::vector<float> x(static_cast<size_t>(batch));
   for (int64_t b = 0; b < batch; ++b) x[size_t(b)] = float(b % 1000);
   Buf<float> dx(be(), x), dy(be(), size_t(batch));
   be().spmm_csr(da.view(), dx.view(batch, 1), nullptr, dy.view(batch, 1), false);

@@ -10,9 +10,9 @@
 
 #include <math.h>
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
-#include <bit>
 #include <cstring>
 #include <source_location>
 #include <type_traits>
@@ -103,7 +103,8 @@ inline int __any_sync(unsigned mask, int pred, std::source_location loc = std::s
 inline int __all_sync(unsigned mask, int pred, std::source_location loc = std::source_location::current()) {
   return int(warp_op(WarpOp::All, mask, pred != 0, 0, 32, loc));
 }
-inline unsigned __reduce_add_sync(unsigned mask, unsigned v, std::source_location loc = std::source_location::current()) {
+inline unsigned __reduce_add_sync(unsigned mask, unsigned v,
+                                  std::source_location loc = std::source_location::current()) {
   return unsigned(warp_op(WarpOp::ReduceAdd, mask, v, 0, 32, loc));
 }
 inline int __reduce_add_sync(unsigned mask, int v, std::source_location loc = std::source_location::current()) {

@@ -28,7 +28,7 @@ void check_pointer_argument(const LaunchSite& site, int index, const void* p);
 
 template <class... P>
 class Launcher {
-public:
+ public:
   Launcher(void (*kernel)(P...), LaunchSite site, dim3 grid, dim3 block, size_t smem, cudaStream_t stream)
       : kernel_(kernel), site_(site), grid_(grid), block_(block), smem_(smem), stream_(stream) {}
 
@@ -43,16 +43,17 @@ public:
       void (*k)(P...);
       std::tuple<std::decay_t<P>...>* params;
     } ctx{kernel_, &params};
-    run_grid(site_, grid_, block_, smem_, stream_, reinterpret_cast<const void*>(kernel_),
-             [](void* c) {
-               auto* x = static_cast<Ctx*>(c);
-               std::tuple<std::decay_t<P>...> mine = *x->params;
-               std::apply(x->k, mine);
-             },
-             &ctx);
+    run_grid(
+        site_, grid_, block_, smem_, stream_, reinterpret_cast<const void*>(kernel_),
+        [](void* c) {
+          auto* x = static_cast<Ctx*>(c);
+          std::tuple<std::decay_t<P>...> mine = *x->params;
+          std::apply(x->k, mine);
+        },
+        &ctx);
   }
 
-private:
+ private:
   template <class Tuple, size_t... I>
   void check_pointers(const Tuple& t, std::index_sequence<I...>) {
     (check_one(int(I), std::get<I>(t)), ...);

@@ -59,36 +59,60 @@ constexpr size_t kDeviceMemory = size_t(16) << 30;  // what cudaGetDevicePropert
 
 const char* name_of(cudaError_t e) {
   switch (e) {
-    case cudaSuccess: return "cudaSuccess";
-    case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
-    case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
-    case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
-    case cudaErrorInvalidDevicePointer: return "cudaErrorInvalidDevicePointer";
-    case cudaErrorInvalidMemcpyDirection: return "cudaErrorInvalidMemcpyDirection";
-    case cudaErrorNoDevice: return "cudaErrorNoDevice";
-    case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
-    case cudaErrorInvalidResourceHandle: return "cudaErrorInvalidResourceHandle";
-    case cudaErrorIllegalAddress: return "cudaErrorIllegalAddress";
-    case cudaErrorLaunchOutOfResources: return "cudaErrorLaunchOutOfResources";
-    case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
+    case cudaSuccess:
+      return "cudaSuccess";
+    case cudaErrorInvalidValue:
+      return "cudaErrorInvalidValue";
+    case cudaErrorMemoryAllocation:
+      return "cudaErrorMemoryAllocation";
+    case cudaErrorInvalidConfiguration:
+      return "cudaErrorInvalidConfiguration";
+    case cudaErrorInvalidDevicePointer:
+      return "cudaErrorInvalidDevicePointer";
+    case cudaErrorInvalidMemcpyDirection:
+      return "cudaErrorInvalidMemcpyDirection";
+    case cudaErrorNoDevice:
+      return "cudaErrorNoDevice";
+    case cudaErrorInvalidDevice:
+      return "cudaErrorInvalidDevice";
+    case cudaErrorInvalidResourceHandle:
+      return "cudaErrorInvalidResourceHandle";
+    case cudaErrorIllegalAddress:
+      return "cudaErrorIllegalAddress";
+    case cudaErrorLaunchOutOfResources:
+      return "cudaErrorLaunchOutOfResources";
+    case cudaErrorLaunchFailure:
+      return "cudaErrorLaunchFailure";
   }
   return "cudaErrorUnknown";
 }
 
 const char* text_of(cudaError_t e) {
   switch (e) {
-    case cudaSuccess: return "no error";
-    case cudaErrorInvalidValue: return "invalid argument";
-    case cudaErrorMemoryAllocation: return "out of memory";
-    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
-    case cudaErrorInvalidDevicePointer: return "invalid device pointer";
-    case cudaErrorInvalidMemcpyDirection: return "invalid copy direction for memcpy";
-    case cudaErrorNoDevice: return "no CUDA-capable device is detected";
-    case cudaErrorInvalidDevice: return "invalid device ordinal";
-    case cudaErrorInvalidResourceHandle: return "invalid resource handle";
-    case cudaErrorIllegalAddress: return "an illegal memory access was encountered";
-    case cudaErrorLaunchOutOfResources: return "too many resources requested for launch";
-    case cudaErrorLaunchFailure: return "unspecified launch failure";
+    case cudaSuccess:
+      return "no error";
+    case cudaErrorInvalidValue:
+      return "invalid argument";
+    case cudaErrorMemoryAllocation:
+      return "out of memory";
+    case cudaErrorInvalidConfiguration:
+      return "invalid configuration argument";
+    case cudaErrorInvalidDevicePointer:
+      return "invalid device pointer";
+    case cudaErrorInvalidMemcpyDirection:
+      return "invalid copy direction for memcpy";
+    case cudaErrorNoDevice:
+      return "no CUDA-capable device is detected";
+    case cudaErrorInvalidDevice:
+      return "invalid device ordinal";
+    case cudaErrorInvalidResourceHandle:
+      return "invalid resource handle";
+    case cudaErrorIllegalAddress:
+      return "an illegal memory access was encountered";
+    case cudaErrorLaunchOutOfResources:
+      return "too many resources requested for launch";
+    case cudaErrorLaunchFailure:
+      return "unspecified launch failure";
   }
   return "unknown error";
 }
@@ -133,16 +157,24 @@ cudaError_t check_copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind 
   auto bad = [&](const std::string& what) { return fail(cudaErrorInvalidValue, std::string(call) + ": " + what); };
   switch (kind) {
     case cudaMemcpyHostToDevice:
-      if (!dst_dev) return bad(dst_in ? "the copy runs past the end of dst's allocation" : "dst " + hex(dst) + " is not device memory");
+      if (!dst_dev)
+        return bad(dst_in ? "the copy runs past the end of dst's allocation"
+                          : "dst " + hex(dst) + " is not device memory");
       if (src_in) return bad("src " + hex(src) + " is device memory, but the copy says HostToDevice");
       break;
     case cudaMemcpyDeviceToHost:
-      if (!src_dev) return bad(src_in ? "the copy runs past the end of src's allocation" : "src " + hex(src) + " is not device memory");
+      if (!src_dev)
+        return bad(src_in ? "the copy runs past the end of src's allocation"
+                          : "src " + hex(src) + " is not device memory");
       if (dst_in) return bad("dst " + hex(dst) + " is device memory, but the copy says DeviceToHost");
       break;
     case cudaMemcpyDeviceToDevice:
-      if (!dst_dev) return bad(dst_in ? "the copy runs past the end of dst's allocation" : "dst " + hex(dst) + " is not device memory");
-      if (!src_dev) return bad(src_in ? "the copy runs past the end of src's allocation" : "src " + hex(src) + " is not device memory");
+      if (!dst_dev)
+        return bad(dst_in ? "the copy runs past the end of dst's allocation"
+                          : "dst " + hex(dst) + " is not device memory");
+      if (!src_dev)
+        return bad(src_in ? "the copy runs past the end of src's allocation"
+                          : "src " + hex(src) + " is not device memory");
       break;
     case cudaMemcpyDefault:
       if ((dst_in && !dst_dev) || (src_in && !src_dev)) return bad("the copy runs past the end of an allocation");
@@ -150,7 +182,8 @@ cudaError_t check_copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind 
     case cudaMemcpyHostToHost:
       if (dst_in || src_in) return bad("HostToHost names device memory");
       break;
-    default: return bad("unknown cudaMemcpyKind");
+    default:
+      return bad("unknown cudaMemcpyKind");
   }
   return cudaSuccess;
 }
@@ -251,12 +284,23 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) 
   cudaDeviceProp p;
   if (cudaError_t e = cudaGetDeviceProperties(&p, device); e != cudaSuccess) return e;
   switch (attr) {
-    case cudaDevAttrMaxThreadsPerBlock: *value = p.maxThreadsPerBlock; break;
-    case cudaDevAttrMaxSharedMemoryPerBlock: *value = int(p.sharedMemPerBlock); break;
-    case cudaDevAttrWarpSize: *value = 32; break;
-    case cudaDevAttrMultiProcessorCount: *value = p.multiProcessorCount; break;
-    case cudaDevAttrMaxSharedMemoryPerBlockOptin: *value = int(p.sharedMemPerBlockOptin); break;
-    default: return fail(cudaErrorInvalidValue, "cudaDeviceGetAttribute: attribute not simulated");
+    case cudaDevAttrMaxThreadsPerBlock:
+      *value = p.maxThreadsPerBlock;
+      break;
+    case cudaDevAttrMaxSharedMemoryPerBlock:
+      *value = int(p.sharedMemPerBlock);
+      break;
+    case cudaDevAttrWarpSize:
+      *value = 32;
+      break;
+    case cudaDevAttrMultiProcessorCount:
+      *value = p.multiProcessorCount;
+      break;
+    case cudaDevAttrMaxSharedMemoryPerBlockOptin:
+      *value = int(p.sharedMemPerBlockOptin);
+      break;
+    default:
+      return fail(cudaErrorInvalidValue, "cudaDeviceGetAttribute: attribute not simulated");
   }
   return cudaSuccess;
 }
@@ -299,7 +343,8 @@ const char* cudaGetErrorString(cudaError_t err) {
 cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   *ptr = nullptr;
   if (bytes > kDeviceMemory)
-    return fail(cudaErrorMemoryAllocation, "cudaMalloc of " + std::to_string(bytes) + " bytes exceeds the device's memory");
+    return fail(cudaErrorMemoryAllocation,
+                "cudaMalloc of " + std::to_string(bytes) + " bytes exceeds the device's memory");
   void* p = nullptr;
   // Its own heap block, exactly `bytes` long, so AddressSanitizer reports the first byte past it.
   if (posix_memalign(&p, 256, bytes == 0 ? 1 : bytes) != 0)

@@ -22,15 +22,25 @@ struct uint3 {
 struct dim3 {
   unsigned x = 1, y = 1, z = 1;
   constexpr dim3(unsigned vx = 1, unsigned vy = 1, unsigned vz = 1) : x(vx), y(vy), z(vz) {}  // NOLINT
-  constexpr dim3(uint3 v) : x(v.x), y(v.y), z(v.z) {}                                          // NOLINT
-  constexpr operator uint3() const { return {x, y, z}; }                                       // NOLINT
+  constexpr dim3(uint3 v) : x(v.x), y(v.y), z(v.z) {}                                         // NOLINT
+  constexpr operator uint3() const { return {x, y, z}; }                                      // NOLINT
 };
 
-struct alignas(8) float2 { float x, y; };
-struct alignas(16) float4 { float x, y, z, w; };
-struct alignas(8) int2 { int x, y; };
-struct alignas(16) int4 { int x, y, z, w; };
-struct alignas(4) uchar4 { unsigned char x, y, z, w; };
+struct alignas(8) float2 {
+  float x, y;
+};
+struct alignas(16) float4 {
+  float x, y, z, w;
+};
+struct alignas(8) int2 {
+  int x, y;
+};
+struct alignas(16) int4 {
+  int x, y, z, w;
+};
+struct alignas(4) uchar4 {
+  unsigned char x, y, z, w;
+};
 
 // ---- errors --------------------------------------------------------------------------------
 
@@ -128,7 +138,8 @@ cudaError_t cudaFree(void* ptr);
 cudaError_t cudaMallocHost(void** ptr, size_t bytes);
 cudaError_t cudaFreeHost(void* ptr);
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind);
-cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t stream = nullptr);
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
+                            cudaStream_t stream = nullptr);
 cudaError_t cudaMemset(void* dst, int value, size_t bytes);
 cudaError_t cudaMemsetAsync(void* dst, int value, size_t bytes, cudaStream_t stream = nullptr);
 cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* attr, const void* ptr);
@@ -168,7 +179,7 @@ cudaError_t fail(cudaError_t err, const std::string& detail);
 // copies and library calls. In an AddressSanitizer build device allocations are poisoned outside
 // such a scope, so host code that reads a device pointer without a copy is reported where it does.
 class DeviceScope {
-public:
+ public:
   DeviceScope();
   ~DeviceScope();
   DeviceScope(const DeviceScope&) = delete;
@@ -193,7 +204,8 @@ template <class F>
 cudaError_t cudaFuncSetAttribute(F* func, cudaFuncAttribute attr, int value) {
   if (attr != cudaFuncAttributeMaxDynamicSharedMemorySize) return fail(cudaErrorInvalidValue, "unsupported attribute");
   if (value < 0 || value > 227 * 1024)
-    return fail(cudaErrorInvalidValue, "cudaFuncSetAttribute: dynamic shared memory above 227 KiB (sm_90 opt-in limit)");
+    return fail(cudaErrorInvalidValue,
+                "cudaFuncSetAttribute: dynamic shared memory above 227 KiB (sm_90 opt-in limit)");
   set_max_dynamic_shared(reinterpret_cast<const void*>(func), value);
   return cudaSuccess;
 }

@@ -72,8 +72,8 @@ struct StackPool {
   size_t page = size_t(sysconf(_SC_PAGESIZE));
   unsigned char* bottom(int i) {
     while (int(bottoms.size()) <= i) {
-      void* p = mmap(nullptr, kStackBytes + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                     -1, 0);
+      void* p =
+          mmap(nullptr, kStackBytes + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
       if (p == MAP_FAILED) NEUROAI_FAIL_CAT("cuda-sim: cannot map a ", kStackBytes, "-byte thread stack");
       mprotect(p, page, PROT_NONE);
       bottoms.push_back(static_cast<unsigned char*>(p) + page);
@@ -111,15 +111,24 @@ std::string dim(uint3 d) {
 
 const char* op_name(WarpOp op) {
   switch (op) {
-    case WarpOp::Shfl: return "__shfl_sync";
-    case WarpOp::ShflXor: return "__shfl_xor_sync";
-    case WarpOp::ShflDown: return "__shfl_down_sync";
-    case WarpOp::ShflUp: return "__shfl_up_sync";
-    case WarpOp::Ballot: return "__ballot_sync";
-    case WarpOp::Any: return "__any_sync";
-    case WarpOp::All: return "__all_sync";
-    case WarpOp::ReduceAdd: return "__reduce_add_sync";
-    case WarpOp::SyncWarp: return "__syncwarp";
+    case WarpOp::Shfl:
+      return "__shfl_sync";
+    case WarpOp::ShflXor:
+      return "__shfl_xor_sync";
+    case WarpOp::ShflDown:
+      return "__shfl_down_sync";
+    case WarpOp::ShflUp:
+      return "__shfl_up_sync";
+    case WarpOp::Ballot:
+      return "__ballot_sync";
+    case WarpOp::Any:
+      return "__any_sync";
+    case WarpOp::All:
+      return "__all_sync";
+    case WarpOp::ReduceAdd:
+      return "__reduce_add_sync";
+    case WarpOp::SyncWarp:
+      return "__syncwarp";
   }
   return "?";
 }
@@ -133,10 +142,14 @@ std::string hex(unsigned v) {
 // What thread t is doing, for messages.
 std::string doing(const Thread& t) {
   switch (t.st) {
-    case State::Done: return "has exited";
-    case State::Barrier: return "waits at __syncthreads at " + where(t.loc);
-    case State::Warp: return "waits at " + std::string(op_name(t.op)) + " (mask " + hex(t.mask) + ") at " + where(t.loc);
-    case State::Ready: return "is running";
+    case State::Done:
+      return "has exited";
+    case State::Barrier:
+      return "waits at __syncthreads at " + where(t.loc);
+    case State::Warp:
+      return "waits at " + std::string(op_name(t.op)) + " (mask " + hex(t.mask) + ") at " + where(t.loc);
+    case State::Ready:
+      return "is running";
   }
   return "";
 }
@@ -221,7 +234,8 @@ int shuffle_source(const Thread& t, int lane) {
   const int w = t.width;
   const int base = lane & ~(w - 1);
   switch (t.op) {
-    case WarpOp::Shfl: return base + (t.arg & (w - 1));
+    case WarpOp::Shfl:
+      return base + (t.arg & (w - 1));
     case WarpOp::ShflXor: {
       const int s = lane ^ t.arg;
       return (s & ~(w - 1)) == base ? s : -1;
@@ -234,7 +248,8 @@ int shuffle_source(const Thread& t, int lane) {
       const int s = lane - t.arg;
       return s >= base ? s : -1;
     }
-    default: return -1;
+    default:
+      return -1;
   }
 }
 
@@ -248,9 +263,14 @@ bool complete_warp_ops(Run& r) {
       Thread& a = r.threads[size_t(w0 + lane)];
       if (a.st != State::Warp) continue;
       const unsigned mask = a.mask;
-      if (!((mask >> lane) & 1u)) report(r, a, std::string(op_name(a.op)) + " at " + where(a.loc) + ": its mask " + hex(mask) + " does not name the calling lane " + std::to_string(lane));
+      if (!((mask >> lane) & 1u))
+        report(r, a,
+               std::string(op_name(a.op)) + " at " + where(a.loc) + ": its mask " + hex(mask) +
+                   " does not name the calling lane " + std::to_string(lane));
       if (a.width < 1 || a.width > 32 || (a.width & (a.width - 1)))
-        report(r, a, std::string(op_name(a.op)) + " at " + where(a.loc) + ": width " + std::to_string(a.width) + " is not a power of 2 up to 32");
+        report(r, a,
+               std::string(op_name(a.op)) + " at " + where(a.loc) + ": width " + std::to_string(a.width) +
+                   " is not a power of 2 up to 32");
       for (int j = 0; j < 32; ++j) {
         if (!((mask >> j) & 1u)) continue;
         auto head = [&] {
@@ -283,17 +303,29 @@ bool complete_warp_ops(Run& r) {
             if (src < 0) {
               b.result = b.value;
             } else if (!((mask >> src) & 1u)) {
-              report(r, b, std::string(op_name(a.op)) + " at " + where(a.loc) + " reads lane " + std::to_string(src) + ", which its mask " + hex(mask) + " leaves out (an undefined value on the GPU)");
+              report(r, b,
+                     std::string(op_name(a.op)) + " at " + where(a.loc) + " reads lane " + std::to_string(src) +
+                         ", which its mask " + hex(mask) + " leaves out (an undefined value on the GPU)");
             } else {
               b.result = r.threads[size_t(w0 + src)].value;
             }
             break;
           }
-          case WarpOp::Ballot: b.result = ballot; break;
-          case WarpOp::Any: b.result = ballot != 0; break;
-          case WarpOp::All: b.result = ballot == mask; break;
-          case WarpOp::ReduceAdd: b.result = uint32_t(sum); break;
-          case WarpOp::SyncWarp: b.result = 0; break;
+          case WarpOp::Ballot:
+            b.result = ballot;
+            break;
+          case WarpOp::Any:
+            b.result = ballot != 0;
+            break;
+          case WarpOp::All:
+            b.result = ballot == mask;
+            break;
+          case WarpOp::ReduceAdd:
+            b.result = uint32_t(sum);
+            break;
+          case WarpOp::SyncWarp:
+            b.result = 0;
+            break;
         }
       }
       for (int j = 0; j < 32; ++j)
@@ -314,7 +346,9 @@ bool release_barrier(Run& r) {
     if (first == nullptr) {
       first = &t;
     } else if (!same_place(first->loc, t.loc)) {
-      report(r, *first, "__syncthreads at " + where(first->loc) + " is not reached by thread " + dim(t.tid) + ", which " + doing(t));
+      report(
+          r, *first,
+          "__syncthreads at " + where(first->loc) + " is not reached by thread " + dim(t.tid) + ", which " + doing(t));
     }
   }
   if (first == nullptr) return false;
@@ -325,7 +359,7 @@ bool release_barrier(Run& r) {
 
 void poison_shared(Run& r) {
   std::memset(__start_nsim_shared, kSharedPoison, size_t(__stop_nsim_shared - __start_nsim_shared));
-  std::memset(r.dynamic_smem.data(), kSharedPoison, r.dynamic_smem.size());
+  if (!r.dynamic_smem.empty()) std::memset(r.dynamic_smem.data(), kSharedPoison, r.dynamic_smem.size());
 }
 
 void run_block(Run& r) {
@@ -359,7 +393,8 @@ std::string check_config(dim3 grid, dim3 block, size_t smem, const void* kernel)
   const uint64_t threads = uint64_t(block.x) * block.y * block.z;
   if (block.x == 0 || block.y == 0 || block.z == 0) return "a block dimension is 0";
   if (grid.x == 0 || grid.y == 0 || grid.z == 0) return "a grid dimension is 0";
-  if (block.x > 1024 || block.y > 1024 || block.z > 64) return "block " + dim(block) + " exceeds sm_90's (1024, 1024, 64)";
+  if (block.x > 1024 || block.y > 1024 || block.z > 64)
+    return "block " + dim(block) + " exceeds sm_90's (1024, 1024, 64)";
   if (threads > kMaxThreads) return std::to_string(threads) + " threads a block exceeds sm_90's 1024";
   if (grid.x > 0x7fffffffu) return "grid.x " + std::to_string(grid.x) + " exceeds 2^31 - 1";
   if (grid.y > 65535 || grid.z > 65535) return "grid " + dim(grid) + ": y and z are at most 65535 on sm_90";

@@ -2,8 +2,8 @@
 // this one first (kernels/cuda/sim/include is on their include path, the CUDA toolkit's is not).
 #pragma once
 
+#include "kernels/cuda/sim/device.h"
 #include "kernels/cuda/sim/launch.h"
 #include "kernels/cuda/sim/runtime.h"
-#include "kernels/cuda/sim/device.h"
 
 using namespace neuroai::cudasim;  // NOLINT: the runtime's names are global in real CUDA code

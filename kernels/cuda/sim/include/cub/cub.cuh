@@ -74,7 +74,8 @@ struct DeviceScan {
     using T = typename std::iterator_traits<In>::value_type;
     cudaError_t err;
     neuroai::cudasim::DeviceScope scope;
-    if (!detail::begin(d_temp, temp_bytes, detail::temp_bytes_for(int64_t(n), sizeof(T)), "DeviceScan::ExclusiveSum", &err))
+    if (!detail::begin(d_temp, temp_bytes, detail::temp_bytes_for(int64_t(n), sizeof(T)), "DeviceScan::ExclusiveSum",
+                       &err))
       return err;
     detail::check_input(in, int64_t(n), "DeviceScan::ExclusiveSum input");
     detail::check_input(out, int64_t(n), "DeviceScan::ExclusiveSum output");
@@ -93,7 +94,8 @@ struct DeviceScan {
     using T = typename std::iterator_traits<In>::value_type;
     cudaError_t err;
     neuroai::cudasim::DeviceScope scope;
-    if (!detail::begin(d_temp, temp_bytes, detail::temp_bytes_for(int64_t(n), sizeof(T)), "DeviceScan::InclusiveSum", &err))
+    if (!detail::begin(d_temp, temp_bytes, detail::temp_bytes_for(int64_t(n), sizeof(T)), "DeviceScan::InclusiveSum",
+                       &err))
       return err;
     detail::check_input(in, int64_t(n), "DeviceScan::InclusiveSum input");
     detail::check_input(out, int64_t(n), "DeviceScan::InclusiveSum output");
@@ -113,7 +115,8 @@ struct DeviceReduce {
                                      TransformOp transform, T init, cudaStream_t = nullptr) {
     cudaError_t err;
     neuroai::cudasim::DeviceScope scope;
-    if (!detail::begin(d_temp, temp_bytes, detail::temp_bytes_for(int64_t(n), sizeof(T)), "DeviceReduce::TransformReduce", &err))
+    if (!detail::begin(d_temp, temp_bytes, detail::temp_bytes_for(int64_t(n), sizeof(T)),
+                       "DeviceReduce::TransformReduce", &err))
       return err;
     detail::check_input(in, int64_t(n), "DeviceReduce::TransformReduce input");
     detail::check_input(out, 1, "DeviceReduce::TransformReduce output");
@@ -126,7 +129,8 @@ struct DeviceReduce {
   template <class In, class Out, class NumItems>
   static cudaError_t Sum(void* d_temp, size_t& temp_bytes, In in, Out out, NumItems n, cudaStream_t s = nullptr) {
     using T = typename std::iterator_traits<In>::value_type;
-    return TransformReduce(d_temp, temp_bytes, in, out, n, std::plus<T>{}, [](T v) { return v; }, T{}, s);
+    return TransformReduce(
+        d_temp, temp_bytes, in, out, n, std::plus<T>{}, [](T v) { return v; }, T{}, s);
   }
 };
 
@@ -158,7 +162,8 @@ struct DeviceRadixSort {
     };
     std::vector<int64_t> order(static_cast<size_t>(n));
     std::iota(order.begin(), order.end(), int64_t(0));
-    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return digits(keys_in[a]) < digits(keys_in[b]); });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int64_t a, int64_t b) { return digits(keys_in[a]) < digits(keys_in[b]); });
     std::vector<K> k(static_cast<size_t>(n));
     std::vector<V> v(static_cast<size_t>(n));
     for (size_t i = 0; i < order.size(); ++i) k[i] = keys_in[order[i]], v[i] = values_in[order[i]];
@@ -176,7 +181,8 @@ struct DeviceSelect {
     using T = typename std::iterator_traits<In>::value_type;
     cudaError_t err;
     neuroai::cudasim::DeviceScope scope;
-    if (!detail::begin(d_temp, temp_bytes, detail::temp_bytes_for(int64_t(n), sizeof(T)), "DeviceSelect::Flagged", &err))
+    if (!detail::begin(d_temp, temp_bytes, detail::temp_bytes_for(int64_t(n), sizeof(T)), "DeviceSelect::Flagged",
+                       &err))
       return err;
     detail::check_input(in, int64_t(n), "DeviceSelect::Flagged input");
     int64_t m = 0;
@@ -190,9 +196,7 @@ struct DeviceSelect {
 // ---- block-level collectives ---------------------------------------------------------------
 
 namespace detail {
-inline int block_rank() {
-  return int(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z));
-}
+inline int block_rank() { return int(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z)); }
 inline void check_block_size(int threads, const char* what) {
   if (int(blockDim.x * blockDim.y * blockDim.z) != threads)
     throw neuroai::Error(std::string("cuda-sim: ") + what + " is declared for " + std::to_string(threads) +
@@ -205,7 +209,7 @@ template <class T, int BLOCK_DIM_X, int ALGORITHM = 0, int BLOCK_DIM_Y = 1, int 
 class BlockScan {
   static constexpr int kThreads = BLOCK_DIM_X * BLOCK_DIM_Y * BLOCK_DIM_Z;
 
-public:
+ public:
   struct TempStorage {
     T partial[kThreads];
   };
@@ -250,7 +254,7 @@ public:
     for (int j = 0; j < N; ++j) output[j] = excl[j] + input[j];
   }
 
-private:
+ private:
   TempStorage& s_;
 };
 
@@ -258,7 +262,7 @@ template <class T, int BLOCK_DIM_X, int ALGORITHM = 0, int BLOCK_DIM_Y = 1, int 
 class BlockReduce {
   static constexpr int kThreads = BLOCK_DIM_X * BLOCK_DIM_Y * BLOCK_DIM_Z;
 
-public:
+ public:
   struct TempStorage {
     T partial[kThreads];
   };
@@ -268,7 +272,8 @@ public:
   // The block's total, valid in thread 0 only (as in CUB; the others get their own input back).
   T Sum(T input) { return Sum(input, kThreads); }
   T Sum(T input, int num_valid) {
-    return Reduce(input, [](T a, T b) { return a + b; }, num_valid);
+    return Reduce(
+        input, [](T a, T b) { return a + b; }, num_valid);
   }
   template <class Op>
   T Reduce(T input, Op op) {
@@ -285,7 +290,7 @@ public:
     return acc;
   }
 
-private:
+ private:
   TempStorage& s_;
 };
 
