@@ -1,7 +1,9 @@
 // `neuroai report RUN_DIR|SWEEP_DIR`: figures (PNG) and a markdown page, drawn by tools/report.py with
 // matplotlib. This side computes what needs the model: for an MLP run, each hidden unit's preferred
 // class on the test set (RUN_DIR/unit_class.json: per hidden layer the sheet, the class with the
-// highest mean activation per unit and its selectivity), for the topographic maps.
+// highest mean activation per unit and its selectivity), for the topographic maps. For a sweep folder
+// with a plan (sweep.json), it first rewrites summary.csv / summary.md from the run folders of every
+// run of the grid, whichever shard of a `sweep --shard` job ran it, and says which runs are missing.
 #include <unistd.h>
 #include <sys/wait.h>
 
@@ -24,6 +26,7 @@
 #include "models/gnn_trainer.h"
 #include "models/mlp.h"
 #include "tools/commands.h"
+#include "tools/sweep_plan.h"
 
 namespace neuroai::tools {
 
@@ -151,9 +154,22 @@ std::string find_python() {
 
 int run(const ReportOptions& o) {
   NEUROAI_CHECK(fs::is_directory(o.dir), "report: {} is not a folder", o.dir);
-  const bool sweep = fs::exists(fs::path(o.dir) / "summary.csv");
+  const bool planned = fs::exists(fs::path(o.dir) / kSweepPlanFile);
+  const bool sweep = planned || fs::exists(fs::path(o.dir) / "summary.csv");
   NEUROAI_CHECK(sweep || fs::exists(fs::path(o.dir) / "metrics.jsonl"),
                 "report: {} is neither a run folder (metrics.jsonl) nor a sweep folder (summary.csv)", o.dir);
+  if (planned) {
+    const SweepStatus st = write_summary(o.dir, read_plan(o.dir));
+    const size_t total = st.complete + st.not_started.size() + st.unfinished.size();
+    fmt::print("report: {}: {} of {} runs of the grid complete{}\n", o.dir, st.complete, total,
+               st.complete == total ? "" : "; the summary and figures cover those only");
+    if (!st.not_started.empty())
+      fmt::print("report: {} runs not started (with --shard: their shard has not run yet): {}\n", st.not_started.size(),
+                 name_list(st.not_started));
+    if (!st.unfinished.empty())
+      fmt::print("report: {} runs unfinished (running, interrupted or failed; see their log.txt): {}\n",
+                 st.unfinished.size(), name_list(st.unfinished));
+  }
   std::vector<fs::path> runs;
   if (sweep) {
     for (const auto& e : fs::directory_iterator(o.dir))
@@ -202,7 +218,10 @@ int run(const ReportOptions& o) {
 Command add_report(CLI::App& app) {
   auto o = std::make_shared<ReportOptions>();
   CLI::App* cmd = app.add_subcommand("report", "Figures (PNG) and a markdown page for a run or sweep folder");
-  cmd->add_option("DIR", o->dir, "Run folder (metrics.jsonl) or sweep folder (summary.csv)")->required();
+  cmd->add_option("DIR", o->dir,
+                  "Run folder (metrics.jsonl) or sweep folder (sweep.json, summary.csv): every run folder in it, "
+                  "from every --shard of the sweep")
+      ->required();
   cmd->add_option("--out", o->out, "Report folder (default DIR/report)");
   cmd->add_option("--data", o->data, "Data directory for the MLP unit maps (default: the run's config)");
   cmd->add_option("--test-limit", o->test_limit, "Test samples for the unit maps")

@@ -3,15 +3,18 @@
 // --set KEY=V ... --set seed=S --set out=SWEEP_DIR/<run>`) with its output in SWEEP_DIR/<run>/log.txt.
 // A run whose folder holds `done` is complete and skipped; one with a training state (state.safetensors)
 // is resumed. Ends with SWEEP_DIR/summary.csv and summary.md: per setting, mean and std over the seeds
-// of the final metrics.
+// of the final metrics. `--shard K/N` runs only the K-th of N disjoint parts of the grid, so a scheduler's
+// job array can spread one sweep over a cluster (docs/CLUSTER.md); the top-level files are shared by
+// every shard (tools/sweep_plan.h).
 #include <spawn.h>
 #include <sys/wait.h>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -19,13 +22,12 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <toml++/toml.h>
 
-#include "engine/safetensors.h"
 #include "kernels/error.h"
 #include "tools/commands.h"
 #include "tools/config.h"
+#include "tools/sweep_plan.h"
 
 extern char** environ;
 
@@ -42,7 +44,13 @@ struct SweepOptions {
   int seeds = 1;
   int jobs = 1;
   std::string out;
+  std::string shard;  // "K/N" or "slurm"
+  bool sharded = false;  // --shard given (an empty value is refused, not read as the whole grid)
   bool dry_run = false;
+};
+
+struct Shard {
+  int k = 1, n = 1;
 };
 
 struct Axis {
@@ -57,11 +65,6 @@ struct Run {
   std::vector<std::string> argv;
   int status = -1;  // exit status; -1 not run
 };
-
-// Columns of the summary, in order, when a run's final metrics have them.
-const std::vector<std::string> kMetrics = {"test_acc", "test_loss", "sparsity", "density", "samples_per_s",
-                                           "participation_ratio", "pr_between_class", "pr_within_class",
-                                           "twonn_id", "activation_sparsity", "train_loss"};
 
 Axis parse_axis(const std::string& spec) {
   const auto eq = spec.find('=');
@@ -107,116 +110,60 @@ pid_t spawn(const Run& r) {
   return pid;
 }
 
-nlohmann::json read_done(const std::string& dir) {
-  std::ifstream in(fs::path(dir) / "done");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto j = nlohmann::json::parse(ss.str(), nullptr, false);
-  return j.is_discarded() ? nlohmann::json::object() : j;
+// A whole number in [0, 10^9) written with digits only; false otherwise.
+bool parse_count(const std::string& s, int& v) {
+  if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+  v = std::stoi(s);
+  return true;
 }
 
-// The final metrics of a complete run, with density = nnz / weights over its layers when it lists them.
-std::map<std::string, double> final_metrics(const std::string& dir) {
-  std::map<std::string, double> m;
-  const auto done = read_done(dir);
-  if (!done.contains("final") || !done["final"].is_object()) return m;
-  const auto& f = done["final"];
-  for (const auto& [k, v] : f.items())
-    if (v.is_number()) m[k] = v.get<double>();
-  if (f.contains("layers") && f["layers"].is_array()) {
-    double nnz = 0, total = 0;
-    for (const auto& l : f["layers"]) {
-      if (!l.contains("nnz")) continue;
-      if (l.contains("shape")) {
-        total += l["shape"][0].get<double>() * l["shape"][1].get<double>();
-      } else if (l.contains("in") && l.contains("out")) {  // RNN metrics lines
-        total += l["in"].get<double>() * l["out"].get<double>();
-      } else {
-        continue;
-      }
-      nnz += l["nnz"].get<double>();
-    }
-    if (total > 0) m["density"] = nnz / total;
+// --shard K/N or --shard slurm (K and N from the job array's environment). A usage error (exit 2) for
+// anything else, before any work.
+Shard parse_shard(bool given, const std::string& spec) {
+  Shard sh;
+  if (!given) return sh;
+  if (spec != "slurm") {
+    const auto slash = spec.find('/');
+    const bool ok = slash != std::string::npos && parse_count(spec.substr(0, slash), sh.k) &&
+                    parse_count(spec.substr(slash + 1), sh.n) && sh.k >= 1 && sh.k <= sh.n;
+    if (!ok) throw ConfigError(fmt::format("--shard: expected K/N with 1 <= K <= N, got {}", spec));
+    return sh;
   }
-  return m;
-}
-
-void write_summary(const SweepOptions& o, const std::vector<Axis>& axes, const std::vector<Run>& runs) {
-  // Settings in run order; each with its complete runs' metrics.
-  std::vector<std::string> order;
-  std::map<std::string, std::vector<const Run*>> by_setting;
-  for (const auto& r : runs) {
-    const std::string key = setting_name(r.setting);
-    if (!by_setting.count(key)) order.push_back(key);
-    by_setting[key].push_back(&r);
-  }
-  std::vector<std::string> metrics;
-  std::map<std::string, std::map<std::string, std::vector<double>>> values;  // setting -> metric -> per seed
-  for (const auto& key : order)
-    for (const Run* r : by_setting[key])
-      if (fs::exists(fs::path(r->dir) / "done"))
-        for (const auto& [k, v] : final_metrics(r->dir)) values[key][k].push_back(v);
-  for (const auto& m : kMetrics)
-    for (const auto& key : order)
-      if (values[key].count(m)) {
-        metrics.push_back(m);
-        break;
-      }
-  auto mean_std = [](const std::vector<double>& v) {
-    double s = 0, s2 = 0;
-    for (double x : v) s += x;
-    const double mean = v.empty() ? NAN : s / double(v.size());
-    for (double x : v) s2 += (x - mean) * (x - mean);
-    const double sd = v.size() > 1 ? std::sqrt(s2 / double(v.size() - 1)) : 0.0;  // sample std
-    return std::pair{mean, sd};
+  const auto env = [](const char* name) -> const char* {
+    const char* v = std::getenv(name);
+    return v && *v ? v : nullptr;
   };
-  std::string csv, md;
-  for (const auto& a : axes) csv += a.key + ",";
-  csv += "runs_done,runs";
-  for (const auto& m : metrics) csv += fmt::format(",{}_mean,{}_std", m, m);
-  csv += "\n";
-  md = fmt::format("# Sweep {}\n\nConfig `{}`, {} seed(s) per setting; mean ± std (sample std) over the seeds "
-                   "of each run's final metrics.\n\n| ",
-                   o.out, o.config, o.seeds);
-  for (const auto& a : axes) md += a.key + " | ";
-  md += "runs | ";
-  for (const auto& m : metrics) md += m + " | ";
-  md += "\n|";
-  for (size_t i = 0; i < axes.size() + 1 + metrics.size(); ++i) md += "---|";
-  md += "\n";
-  for (const auto& key : order) {
-    const auto& rs = by_setting[key];
-    int done = 0;
-    for (const Run* r : rs) done += fs::exists(fs::path(r->dir) / "done");
-    std::string row_csv, row_md = "| ";
-    for (const auto& [k, v] : rs.front()->setting) {
-      row_csv += (v.find(',') != std::string::npos ? "\"" + v + "\"" : v) + ",";
-      row_md += v + " | ";
-    }
-    row_csv += fmt::format("{},{}", done, rs.size());
-    row_md += fmt::format("{}/{} | ", done, rs.size());
-    for (const auto& m : metrics) {
-      const auto it = values[key].find(m);
-      if (it == values[key].end()) {
-        row_csv += ",,";
-        row_md += "– | ";
-        continue;
-      }
-      const auto [mean, sd] = mean_std(it->second);
-      row_csv += fmt::format(",{:.6g},{:.6g}", mean, sd);
-      const bool big = std::fabs(mean) >= 100;
-      row_md += big ? fmt::format("{:.0f} ± {:.0f} | ", mean, sd) : fmt::format("{:.4f} ± {:.4f} | ", mean, sd);
-    }
-    csv += row_csv + "\n";
-    md += row_md + "\n";
-  }
-  md += "\nRuns: one folder per setting and seed under this folder (config.toml, metrics.jsonl, "
-        "model.safetensors, log.txt, done). Figures: `neuroai report " + o.out + "`.\n";
-  write_file_atomic((fs::path(o.out) / "summary.csv").string(), csv);
-  write_file_atomic((fs::path(o.out) / "summary.md").string(), md);
+  const char* id = env("SLURM_ARRAY_TASK_ID");
+  const char* count = env("SLURM_ARRAY_TASK_COUNT");
+  if (!id || !count)
+    throw ConfigError(fmt::format("--shard slurm: {} not set; expected a task of a SLURM job array "
+                                  "(sbatch --array=1-N), or give --shard K/N",
+                                  id ? "SLURM_ARRAY_TASK_COUNT is"
+                                     : count ? "SLURM_ARRAY_TASK_ID is"
+                                             : "SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT are"));
+  int task = 0, min = 1, step = 1;
+  const auto number = [](const char* name, const char* v, int& out) {
+    if (!parse_count(v, out))
+      throw ConfigError(fmt::format("--shard slurm: {}={} is not a whole number", name, v));
+  };
+  number("SLURM_ARRAY_TASK_ID", id, task);
+  number("SLURM_ARRAY_TASK_COUNT", count, sh.n);
+  if (const char* v = env("SLURM_ARRAY_TASK_MIN")) number("SLURM_ARRAY_TASK_MIN", v, min);
+  if (const char* v = env("SLURM_ARRAY_TASK_STEP")) number("SLURM_ARRAY_TASK_STEP", v, step);
+  const bool ok = sh.n >= 1 && step >= 1 && task >= min && (task - min) % step == 0 && (task - min) / step < sh.n;
+  if (!ok)
+    throw ConfigError(fmt::format(
+        "--shard slurm: SLURM_ARRAY_TASK_ID={} is not one of the array's {} ids {}-{}{} ({}); expected an array of "
+        "consecutive ids such as --array=1-{}",
+        task, sh.n, min, min + step * (std::max(sh.n, 1) - 1), step > 1 ? fmt::format(":{}", step) : "",
+        env("SLURM_ARRAY_TASK_MIN") ? "from SLURM_ARRAY_TASK_MIN" : "counted from 1: SLURM_ARRAY_TASK_MIN is not set",
+        std::max(sh.n, 1)));
+  sh.k = (task - min) / step + 1;
+  return sh;
 }
 
 int run(CLI::App& app, const SweepOptions& o) {
+  const Shard shard = parse_shard(o.sharded, o.shard);
   const std::string command = check_config_file(app, o.config);
   NEUROAI_CHECK(has_option(app, command, "out"), "sweep: `neuroai {}` has no --out run folder to sweep into", command);
   std::vector<Axis> axes;
@@ -251,6 +198,12 @@ int run(CLI::App& app, const SweepOptions& o) {
       }
     settings = next;
   }
+  SweepPlan plan;
+  plan.command = command;
+  plan.config = config;
+  plan.set = o.set;
+  for (const auto& a : axes) plan.keys.push_back(a.key);
+  plan.seeds = o.seeds;
   std::vector<Run> runs;
   for (const auto& s : settings)
     for (int i = 0; i < o.seeds; ++i) {
@@ -271,18 +224,26 @@ int run(CLI::App& app, const SweepOptions& o) {
         for (const auto& [k, v] : s) r.argv.insert(r.argv.end(), {"--set", k + "=" + v});
         r.argv.insert(r.argv.end(), {"--set", fmt::format("seed={}", r.seed), "--set", "out=" + r.dir});
       }
+      plan.runs.push_back({r.setting, r.seed, r.name});
       runs.push_back(std::move(r));
     }
   fs::create_directories(o.out);
   std::vector<Run*> todo;
-  for (auto& r : runs)
-    if (!fs::exists(fs::path(r.dir) / "done")) todo.push_back(&r);
-  fmt::print("sweep: {} runs ({} settings x {} seeds) of `neuroai {}`: {} complete, {} to run, {} at a time\n",
-             runs.size(), settings.size(), o.seeds, command, runs.size() - todo.size(), todo.size(), o.jobs);
+  size_t mine = 0;  // runs of this shard
+  for (size_t i = 0; i < runs.size(); ++i) {
+    if (shard_of(i, shard.n) != shard.k) continue;
+    ++mine;
+    if (!fs::exists(fs::path(runs[i].dir) / "done")) todo.push_back(&runs[i]);
+  }
+  const std::string which = !o.sharded ? "" : fmt::format("shard {}/{}: {} of ", shard.k, shard.n, mine);
+  fmt::print("sweep: {}{} runs ({} settings x {} seeds) of `neuroai {}`: {} complete, {} to run, {} at a time\n", which,
+             runs.size(), settings.size(), o.seeds, command, mine - todo.size(), todo.size(), o.jobs);
   if (o.dry_run) {
     for (const Run* r : todo) fmt::print("  {}\n", fmt::join(r->argv, " "));
     return 0;
   }
+  if (const size_t replaced = write_plan(o.out, plan))
+    fmt::print("sweep: {}/{} listed another grid ({} runs); it now lists this one\n", o.out, kSweepPlanFile, replaced);
   std::fflush(stdout);
   std::map<pid_t, Run*> running;
   size_t next = 0, finished = 0;
@@ -311,8 +272,16 @@ int run(CLI::App& app, const SweepOptions& o) {
                               : fmt::format("FAILED (exit {}; see {}/log.txt)", r->status, r->dir));
     std::fflush(stdout);
   }
-  write_summary(o, axes, runs);
-  fmt::print("wrote {0}/summary.csv and {0}/summary.md\n", o.out);
+  const SweepStatus st = write_summary(o.out, plan);
+  if (o.sharded)
+    fmt::print("sweep: shard {}/{} ran {} of its {} runs ({} were complete already); {} runs in the grid\n", shard.k,
+               shard.n, finished, mine, mine - todo.size(), runs.size());
+  std::string rest;
+  if (!st.not_started.empty())
+    rest += fmt::format(", {} not started{}", st.not_started.size(), o.sharded ? " (other shards)" : "");
+  if (!st.unfinished.empty()) rest += fmt::format(", {} unfinished", st.unfinished.size());
+  fmt::print("wrote {0}/summary.csv and {0}/summary.md: {1} of {2} runs of the grid complete{3}\n", o.out, st.complete,
+             runs.size(), rest);
   NEUROAI_CHECK(failed == 0, "sweep: {} of {} runs failed (their log.txt says why); rerun the same command to retry them",
                 failed, todo.size());
   return 0;
@@ -337,6 +306,15 @@ Command add_sweep(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--out", o->out, "Sweep folder: one run folder per setting and seed, summary.csv, summary.md")
       ->required();
+  cmd->add_option("--shard", o->shard,
+                  "K/N: run only the K-th of N disjoint parts of the grid (1 <= K <= N): the run at index i of the "
+                  "grid's order (from 0; the last --grid axis fastest, then the seeds) belongs to part i mod N + 1. "
+                  "Shards of one sweep share its --out folder and may run at once; give every one the same grid and "
+                  "N. `slurm`: K and N from a SLURM job array: N = SLURM_ARRAY_TASK_COUNT, K = (SLURM_ARRAY_TASK_ID - "
+                  "SLURM_ARRAY_TASK_MIN) / SLURM_ARRAY_TASK_STEP + 1, so --array=1-N and --array=0-(N-1) both work "
+                  "(ids counted from 1 when SLURM_ARRAY_TASK_MIN is not set; see docs/CLUSTER.md)")
+      ->allow_extra_args(false)
+      ->each([o](const std::string&) { o->sharded = true; });
   cmd->add_flag("--dry-run", o->dry_run, "Print the commands of the runs still to do and stop");
   CLI::App* root = &app;
   return {cmd, [root, o]() { return run(*root, *o); }};
