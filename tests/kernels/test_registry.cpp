@@ -17,7 +17,9 @@ TEST(Registry, ListsCpuCudaAndCudaSim) {
     EXPECT_FALSE(list[1].reason.empty()) << "an unavailable backend must say why";
   }
   EXPECT_EQ(list[2].name, "cuda-sim");
-  if (!list[2].available) EXPECT_FALSE(list[2].reason.empty());
+  if (!list[2].available) {
+    EXPECT_FALSE(list[2].reason.empty());
+  }
 }
 
 // cuda-sim is the CUDA backend's own source on the simulator: it reports itself as a device
