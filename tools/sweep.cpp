@@ -66,6 +66,14 @@ struct Run {
   int status = -1;  // exit status; -1 not run
 };
 
+// More runs than one sweep folder should hold; also what keeps a grid's listing finite.
+constexpr uint64_t kMaxRuns = 10000;
+
+std::string normalize_key(std::string k) {
+  std::replace(k.begin(), k.end(), '-', '_');
+  return k;
+}
+
 Axis parse_axis(const std::string& spec) {
   const auto eq = spec.find('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
@@ -167,11 +175,27 @@ int run(CLI::App& app, const SweepOptions& o) {
   const std::string command = check_config_file(app, o.config);
   NEUROAI_CHECK(has_option(app, command, "out"), "sweep: `neuroai {}` has no --out run folder to sweep into", command);
   std::vector<Axis> axes;
+  // Runs are counted before they are listed: a grid of a few kilobytes can name billions of them.
+  uint64_t n_runs = uint64_t(o.seeds);
   for (const auto& g : o.grid) {
     axes.push_back(parse_axis(g));
-    for (const auto& v : axes.back().values) check_key_value(app, command, axes.back().key, v);
-    if (axes.back().key == "seed" || axes.back().key == "out")
-      throw ConfigError(fmt::format("--grid {}: '{}' is set by the sweep itself (--seeds, --out)", g, axes.back().key));
+    const Axis& a = axes.back();
+    if (a.key == "seed" || a.key == "out")
+      throw ConfigError(fmt::format("--grid {}: '{}' is set by the sweep itself (--seeds, --out)", g, a.key));
+    for (size_t i = 0; i + 1 < axes.size(); ++i)
+      if (normalize_key(axes[i].key) == normalize_key(a.key))
+        throw ConfigError(fmt::format("--grid {}: '{}' has an axis already; expected each key once", g, a.key));
+    for (size_t i = 0; i < a.values.size(); ++i)
+      for (size_t k = 0; k < i; ++k)
+        if (a.values[k] == a.values[i])  // two runs would share one run folder
+          throw ConfigError(fmt::format("--grid {}: value '{}' is listed twice; expected distinct values", g,
+                                        a.values[i]));
+    n_runs *= a.values.size();
+    if (n_runs > kMaxRuns)
+      throw ConfigError(fmt::format("--grid: more than {} runs (settings x seeds); expected a smaller grid, or "
+                                    "several sweeps",
+                                    kMaxRuns));
+    for (const auto& v : a.values) check_key_value(app, command, a.key, v);
   }
   // The first seed: the config's, or --set seed=S.
   int64_t seed0 = toml::parse_file(o.config)["seed"].value<int64_t>().value_or(0);
@@ -181,7 +205,7 @@ int run(CLI::App& app, const SweepOptions& o) {
     const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
     check_key_value(app, command, key, value);
     if (key == "out") throw ConfigError(fmt::format("--set {}: 'out' is set by the sweep itself (--out)", kv));
-    if (key == "seed") seed0 = std::stoll(value);
+    if (key == "seed") seed0 = toml::parse("v = " + value)["v"].value<int64_t>().value_or(0);  // 0x10, 1_000
   }
   const std::string exe = self_exe();
   const std::string config = fs::absolute(o.config).string();
