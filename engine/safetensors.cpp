@@ -271,7 +271,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
   json header;
   try {
     header = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number such as 4E29496
     NEUROAI_FAIL("{}: header is not valid JSON ({})", path, e.what());
   }
   NEUROAI_CHECK(header.is_object(), "{}: header is a JSON {}; expected an object", path, header.type_name());

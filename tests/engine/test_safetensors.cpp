@@ -249,6 +249,15 @@ TEST(Safetensors, ConversionsCheckDtypeAndSize) {
 
 // Found by tests/fuzz/fuzz_safetensors (corpus/fuzz_safetensors/regress-shape-overflow): a zero dim hid
 // an element count of 2^64 from the byte check, and st_numel then overflowed (UBSan) in every reader.
+// Found by fuzz_safetensors in its campaign (corpus/fuzz_safetensors/regress-number-overflow): a number
+// too large for a double in the header escaped as json::out_of_range instead of an Error.
+TEST(Safetensors, HeaderNumberTooLargeForADoubleIsInvalidJson) {
+  TempDir t;
+  const std::string path = t.file("big.safetensors");
+  spit(path, st_bytes(R"({"a":{"dtype":"F32","shape":[4E29496],"data_offsets":[0,0]}})", ""));
+  expect_error_naming([&] { read_safetensors(path); }, {path, "not valid JSON", "number overflow"});
+}
+
 TEST(Safetensors, ShapeWhoseElementCountOverflowsIsRefused) {
   TempDir t;
   const std::string path = t.file("overflow.safetensors");
