@@ -52,7 +52,7 @@ def main():
             print(f"   {test}: {'caught' if caught else 'NOT CAUGHT'}: {how}")
             for name in failed[:4]:
                 print(f"     {name}")
-            for line in [l for l in out.splitlines() if "cuda-sim:" in l or "error" in l.lower()][:2]:
+            for line in [l for l in out.splitlines() if "cuda-sim:" in l or "exception" in l][:2]:
                 print(f"     > {line.strip()[:240]}")
             sys.stdout.flush()
         finally:
