@@ -6,6 +6,7 @@
 # run: EPOCHS (default 10), RUN_DIR (default runs/quickstart-mlp).
 set -euo pipefail
 cd "$(dirname "$0")"
+source tools/apt-install.sh
 
 mode=${1:-}
 case "$mode" in
@@ -22,19 +23,7 @@ packages=(build-essential cmake pkg-config libopenblas-dev libgtest-dev libbench
           nlohmann-json3-dev libfmt-dev zlib1g-dev libigraph-dev dataset-fashion-mnist
           libtomlplusplus-dev python3-matplotlib libboost-context-dev)
 
-setup() {
-  local missing=()
-  for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    echo "quickstart: installing missing Debian packages: ${missing[*]}"
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  fi
-}
+setup() { apt_install quickstart "${packages[@]}"; }
 
 build() {
   cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DNEUROAI_CUDA="$NEUROAI_CUDA" | grep -E "CUDA backend|cuda-sim backend|Error" || true

@@ -10,6 +10,7 @@
 # A finding leaves its input as build-fuzz/findings/<target>/crash-* (or leak-, timeout-, oom-).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source tools/apt-install.sh
 
 BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
 JOBS=${JOBS:-2}
@@ -20,19 +21,7 @@ LIMITS=(-rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10)
 # Debian packages of the fuzz build, on top of quickstart.sh's.
 packages=(clang libclang-rt-14-dev libomp-dev)
 
-setup() {
-  local missing=()
-  for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    echo "fuzz: installing missing Debian packages: ${missing[*]}"
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  fi
-}
+setup() { apt_install fuzz "${packages[@]}"; }
 
 targets() {
   if [ -n "${TARGETS:-}" ]; then

@@ -21,23 +21,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli_util.h"
+
 namespace neuroai::test {
 
 namespace fs = std::filesystem;
 
-inline const std::string kExe = std::string(NEUROAI_BINARY_DIR) + "/neuroai";
-
-inline std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-inline void spit(const fs::path& p, const std::string& s) {
-  std::ofstream out(p, std::ios::binary);
-  out << s;
-}
 
 inline std::vector<std::string> split_words(const std::string& s) {
   std::vector<std::string> out;

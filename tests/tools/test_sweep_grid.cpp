@@ -9,25 +9,14 @@
 
 #include <gtest/gtest.h>
 
+#include "cli_util.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int rc = -1;
-  std::string out;  // stdout and stderr
-};
-
-Result sh(const std::string& cmd) {
-  Result r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
-  const int ws = pclose(p);
-  r.rc = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
-  return r;
-}
+using neuroai::test::Result;
+using neuroai::test::sh;
 
 class SweepGrid : public ::testing::Test {
 protected:

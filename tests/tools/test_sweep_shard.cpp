@@ -17,54 +17,25 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "cli_util.h"
 #include "engine/dataset.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kExe = std::string(NEUROAI_BINARY_DIR) + "/neuroai";
 // A job array's variables from the environment ctest runs in (a CI job under SLURM) must not leak in.
 const std::string kNoSlurm =
     "env -u SLURM_ARRAY_TASK_ID -u SLURM_ARRAY_TASK_COUNT -u SLURM_ARRAY_TASK_MIN -u SLURM_ARRAY_TASK_STEP ";
 
-struct Result {
-  int rc = -1;
-  std::string out;  // stdout and stderr
-};
+using neuroai::test::have_data;
+using neuroai::test::kExe;
+using neuroai::test::Result;
+using neuroai::test::sh;
+using neuroai::test::slurp;
+using neuroai::test::spit;
 
-Result sh(const std::string& cmd) {
-  Result r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n = 0;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int ws = pclose(p);
-  r.rc = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
-  return r;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void spit(const fs::path& p, const std::string& s) {
-  std::ofstream out(p, std::ios::binary);
-  out << s;
-}
-
-fs::path scratch(const std::string& name) {
-  const fs::path d = fs::path(NEUROAI_BINARY_DIR) / "test_sweep_shard_tmp" / name;
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-bool have_data() { return fs::exists(neuroai::kDefaultFashionMnistDir); }
+fs::path scratch(const std::string& name) { return neuroai::test::scratch_dir("test_sweep_shard", name); }
 
 #define SKIP_WITHOUT_DATA() \
   if (!have_data()) GTEST_SKIP() << "Fashion-MNIST not installed at " << neuroai::kDefaultFashionMnistDir
