@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/launch.cuh"
+#include "kernels/registry.h"
 #include "kernels/error.h"
 
 namespace {
@@ -296,6 +298,23 @@ TEST(CudaSim, BlockCollectives) {
   EXPECT_EQ(total.host()[0], acc);
   const std::string msg = error_of([&] { NEUROAI_LAUNCH(block_reduce_kernel, 1, 64, 0, nullptr)(in.p, total.p); });
   expect_has(msg, {"cub::BlockReduce is declared for 128 threads but the block has 64"});
+}
+
+// A scratch request the device cannot hold fails with a message and leaves the backend usable: it no
+// longer keeps the freed buffer's pointer and size (cuda_backend.cu used to, after a failed cudaMalloc).
+TEST(CudaSim, ScratchThatCannotBeAllocatedLeavesTheBackendConsistent) {
+  auto be = neuroai::make_backend("cuda-sim");
+  auto& cuda = dynamic_cast<cu::CudaBackend&>(*be);
+  void* small = cuda.scratch(64);
+  ASSERT_TRUE(neuroai::cudasim::is_device_range(small, 64));
+  const std::string msg = error_of([&] { cuda.scratch(size_t(1) << 40); });
+  expect_has(msg, {"cannot allocate", "scratch"});
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess) << "the failed allocation's error is cleared";
+  void* again = cuda.scratch(128);
+  EXPECT_TRUE(neuroai::cudasim::is_device_range(again, 128));
+  Dev<float> out(4);
+  NEUROAI_LAUNCH(write_kernel, 1, 32, 0, cuda.stream())(out.p, 4);
+  EXPECT_EQ(out.host(), (std::vector<float>{0, 1, 2, 3}));
 }
 
 }  // namespace
