@@ -18,7 +18,8 @@
 #include "engine/safetensors.h"
 #include "engine/schedule.h"
 #include "kernels/error.h"
-#include "models/train_state.h"
+#include "engine/train_loop.h"
+#include "engine/train_state.h"
 
 namespace neuroai {
 namespace {
@@ -302,7 +303,6 @@ nlohmann::json train_config_json(const GnnTrainConfig& c, const Graph& g) {
           {"null_replicates", c.null_replicates}};
 }
 
-constexpr const char* kGnnState = "neuroai-gnn-state";
 
 // Every optimized parameter of the model with its checkpoint name (GnnModel::save).
 std::vector<std::pair<std::string, Param*>> gnn_params(GnnModel& m) {
@@ -457,95 +457,61 @@ std::vector<float> edge_prune_scores(GnnModel& m, EdgePrune how, uint64_t seed, 
   return s;
 }
 
-GnnTrainResult train_gnn(Backend& b, const Graph& g, GnnConfig mc, const GnnTrainConfig& cfg) {
-  cfg.validate();
-  const int32_t n = g.n;
-  std::mt19937_64 rng(cfg.seed + 1);
+namespace {
 
-  // ---- task split ----
-  GnnSplit sp = make_split(b, g, cfg, rng, mc);
-  NodeTask& nt = sp.nt;
-  LinkTask& lt = sp.lt;
-  const EdgeList& mp_edges = sp.mp_edges;
-  const bool has_labels = sp.has_labels;
-  GnnModel model(b, mc, n, mp_edges);
-  const int64_t p0 = model.pairs();
-  const std::vector<float> xt = transpose_host(g.features, n, g.n_features);
-  const Tensor x(b, g.n_features, n, xt);  // (F, N)
-
-  // ---- resume: everything in the state is checked before any file of the run folder changes ----
-  std::filesystem::create_directories(cfg.out_dir);
-  const std::string state_path = cfg.out_dir + "/state.safetensors", metrics_path = cfg.out_dir + "/metrics.jsonl";
-  const std::vector<std::pair<std::string, std::string>> state_cfg = {
-      {"config", mc.to_json().dump()}, {"train_config", train_config_json(cfg, g).dump()}};
-  int start_epoch = 0;
-  nlohmann::json last;
-  if (cfg.resume && std::filesystem::exists(state_path)) {
-    const TrainState st(state_path, cfg.label, kGnnState, state_cfg);
-    start_epoch = st.epoch(cfg.epochs);
-    GnnModel loaded = GnnModel::load(b, st.file());
-    NEUROAI_CHECK(loaded.nodes() == n, "{}: the saved graph has {} nodes, this run's {}", state_path, loaded.nodes(),
-                  n);
-    for (auto& [name, p] : gnn_params(loaded)) load_moments(st.file(), name, *p);
-    set_rng_state(rng, st.meta("rng"), "rng");
-    last = st.meta_json("last");
-    model = std::move(loaded);
-    model.forward(x.view(), false);  // the edge weights of the last forward (kept_edges.txt), as evaluated
-    truncate_jsonl(metrics_path, [&](const nlohmann::json& j) {
-      return j.value("epoch", 0) <= start_epoch && !j.value("final", false);
-    });
+// The GNN's side of the shared training loop: one full-graph step per epoch (node classification or
+// link prediction), the Hebbian edge update, edge pruning on the cubic or fraction schedule, evaluation
+// every eval_every epochs, and at the end the null range, the final checkpoint and kept_edges.txt.
+class GnnFamily final : public TrainFamily {
+public:
+  GnnFamily(Backend& b, const Graph& g, GnnConfig mc, const GnnTrainConfig& cfg)
+      : b_(b), g_(g), cfg_(cfg), rng_(cfg.seed + 1), sp_(make_split(b, g, cfg, rng_, mc)), mc_(mc),
+        model_(b, mc, g.n, sp_.mp_edges), p0_(model_.pairs()),
+        x_(b, g.n_features, g.n, transpose_host(g.features, g.n, g.n_features)),  // (F, N)
+        sched_(GmpSchedule::from_fractions(0.0, cfg.edge_sparsity, cfg.epochs, cfg.prune_start, cfg.prune_end,
+                                           cfg.prune_every)),
+        fraction_start_(std::llround(cfg.prune_start * cfg.epochs)),
+        target_removed_(std::llround(cfg.edge_sparsity * double(p0_))) {
+    lrc_.kind = LrSchedule::Constant;
   }
-  auto save_state = [&](int epoch) {
-    SafetensorsFile f;
-    model.save(f);
-    for (auto& [name, p] : gnn_params(model)) save_moments(f, name, *p);
-    set_state_header(f, kGnnState, epoch, epoch, state_cfg);
-    f.metadata["rng"] = rng_state(rng);
-    f.metadata["last"] = last.dump();
-    write_state_file(state_path, std::move(f));
-  };
 
-  // ---- metrics ----
-  JsonlWriter log(metrics_path, start_epoch > 0);
-  auto eval = [&](int epoch, double loss) { return gnn_metrics(b, g, model, x, sp, p0, cfg, epoch, loss); };
+  // ---- TrainFamily ----
+  int64_t steps_per_epoch() const override { return 1; }
+  std::string state_format() const override { return "neuroai-gnn-state"; }
+  std::vector<std::pair<std::string, std::string>> state_config() const override {
+    return {{"config", mc_.to_json().dump()}, {"train_config", train_config_json(cfg_, g_).dump()}};
+  }
 
-  // ---- training ----
-  const GmpSchedule sched = GmpSchedule::from_fractions(0.0, cfg.edge_sparsity, cfg.epochs, cfg.prune_start,
-                                                        cfg.prune_end, cfg.prune_every);
-  const int64_t fraction_start = std::llround(cfg.prune_start * cfg.epochs);
-  const int64_t target_removed = std::llround(cfg.edge_sparsity * double(p0));
-  Progress progress(cfg.epochs, cfg.label, cfg.quiet);
-  const std::string short_run = cfg.prune != EdgePrune::None && cfg.schedule == EdgeSchedule::Cubic
-                                    ? sched.shortened_note(cfg.prune_every, "--prune-every", "epoch")
-                                    : "";
-  if (start_epoch > 0)
-    progress.message(fmt::format("resuming after epoch {} from {}", start_epoch, state_path));
-  else if (!short_run.empty())
-    progress.message(short_run);
-  LrConfig lrc;
-  lrc.kind = LrSchedule::Constant;
-  double loss = 0;
-  const auto t_start = std::chrono::steady_clock::now();
-  for (int epoch = start_epoch; epoch < cfg.epochs; ++epoch) {
-    model.zero_grad();
-    const Tensor& out = model.forward(x.view(), true);
-    Tensor dout(b, out.rows(), n);
-    if (cfg.task == GnnTask::Nodes) {
-      b.spmm_csr(nt.sel.view(), out.view(), nullptr, nt.picked.view(), false);  // (C, N_tr)
-      b.gemm(true, false, 1.0f, nt.picked.view(), nt.eye.view(), 0.0f, nt.logits.view());
-      b.softmax_xent(nt.logits.view(), nt.train_labels.data(), nt.loss.data(), nt.dlogits.view());
-      b.gemm(false, true, 1.0f, nt.eye.view(), nt.dlogits.view(), 0.0f, nt.dpicked.view());
-      b.spmm_csr(nt.sel_t.view(), nt.dpicked.view(), nullptr, dout.view(), false);
-      loss = nt.loss.to_host()[0];
+  void start(TrainLoop& loop) override {
+    const std::string note = cfg_.prune != EdgePrune::None && cfg_.schedule == EdgeSchedule::Cubic
+                                 ? sched_.shortened_note(cfg_.prune_every, "--prune-every", "epoch")
+                                 : "";
+    if (!note.empty()) loop.message(note);
+  }
+
+  StepResult step(int epoch, int64_t, TrainLoop& loop) override {
+    const int32_t n = g_.n;
+    NodeTask& nt = sp_.nt;
+    LinkTask& lt = sp_.lt;
+    model_.zero_grad();
+    const Tensor& out = model_.forward(x_.view(), true);
+    Tensor dout(b_, out.rows(), n);
+    if (cfg_.task == GnnTask::Nodes) {
+      b_.spmm_csr(nt.sel.view(), out.view(), nullptr, nt.picked.view(), false);  // (C, N_tr)
+      b_.gemm(true, false, 1.0f, nt.picked.view(), nt.eye.view(), 0.0f, nt.logits.view());
+      b_.softmax_xent(nt.logits.view(), nt.train_labels.data(), nt.loss.data(), nt.dlogits.view());
+      b_.gemm(false, true, 1.0f, nt.eye.view(), nt.dlogits.view(), 0.0f, nt.dpicked.view());
+      b_.spmm_csr(nt.sel_t.view(), nt.dpicked.view(), nullptr, dout.view(), false);
+      loss_ = nt.loss.to_host()[0];
     } else {
       // Positives = the training edges, negatives = as many fresh non-edges; both directions stored.
-      const EdgeList neg = sample_non_edges(n, int64_t(lt.train_pos.size()), lt.all_edges, rng);
+      const EdgeList neg = sample_non_edges(n, int64_t(lt.train_pos.size()), lt.all_edges, rng_);
       std::vector<std::pair<int32_t, int32_t>> q;
       std::vector<int32_t> lab;
       for (auto [u, v] : lt.train_pos) q.emplace_back(u, v), q.emplace_back(v, u), lab.push_back(1), lab.push_back(1);
       for (auto [u, v] : neg) q.emplace_back(u, v), q.emplace_back(v, u), lab.push_back(0), lab.push_back(0);
       std::vector<int32_t> order;
-      DevCsr qc(b, build_csr(n, q, &order), n, n, 0.0f);
+      DevCsr qc(b_, build_csr(n, q, &order), n, n, 0.0f);
       const int64_t m = qc.nnz();
       std::vector<int32_t> y(static_cast<size_t>(m)), idx2(static_cast<size_t>(2 * m)), odd(y.size());
       for (int64_t k = 0; k < m; ++k) {
@@ -555,104 +521,182 @@ GnnTrainResult train_gnn(Backend& b, const Graph& g, GnnConfig mc, const GnnTrai
         odd[k] = int32_t(2 * k + 1);
       }
       // BCE with logit s = z_u . z_v as a two-class softmax over (0, s).
-      Buffer<float> s(b, m + 1);
+      Buffer<float> s(b_, m + 1);
       s.zero();
-      b.sddmm_csr(qc.view(), out.view(), out.view(), s.data(), false);
-      Buffer<int32_t> i2(b, idx2), io(b, odd), yd(b, y);
-      Tensor logits(b, m, 2), dlogits(b, m, 2);
-      b.gather(s.data(), i2.data(), 2 * m, logits.data());
-      b.softmax_xent(logits.view(), yd.data(), lt.loss.data(), dlogits.view());
-      b.gather(dlogits.data(), io.data(), m, qc.values.data());
+      b_.sddmm_csr(qc.view(), out.view(), out.view(), s.data(), false);
+      Buffer<int32_t> i2(b_, idx2), io(b_, odd), yd(b_, y);
+      Tensor logits(b_, m, 2), dlogits(b_, m, 2);
+      b_.gather(s.data(), i2.data(), 2 * m, logits.data());
+      b_.softmax_xent(logits.view(), yd.data(), lt.loss.data(), dlogits.view());
+      b_.gather(dlogits.data(), io.data(), m, qc.values.data());
       // dL/dZ_i = 2 sum_{k in row i} ds_k Z_{col k}: the stored (v, u) copy mirrors (u, v).
-      b.spmm_csr(qc.view(), out.view(), nullptr, dout.view(), false);
-      b.scale(dout.size(), 2.0f, dout.data());
-      loss = lt.loss.to_host()[0];
+      b_.spmm_csr(qc.view(), out.view(), nullptr, dout.view(), false);
+      b_.scale(dout.size(), 2.0f, dout.data());
+      loss_ = lt.loss.to_host()[0];
     }
-    NEUROAI_CHECK(std::isfinite(loss), "train gnn: the loss is {} at epoch {}", loss, epoch);
-    model.backward(dout.view());
-    model.step(cfg.optim, lr_at(cfg.optim, lrc, epoch, cfg.epochs), cfg.edge_lr, epoch + 1);
-    model.update_state();
+    const float lr = lr_at(cfg_.optim, lrc_, epoch - 1, cfg_.epochs);
+    if (!std::isfinite(loss_)) return {loss_, 0.0, n, lr};
+    model_.backward(dout.view());
+    model_.step(cfg_.optim, lr, cfg_.edge_lr, loop.step());
+    model_.update_state();
+    prune(loop, epoch);
+    return {loss_, 0.0, n, lr};
+  }
 
-    // ---- pruning ----
-    const int64_t step = epoch + 1;
+  nlohmann::json evaluate(int epoch, TrainLoop&) override {
+    last_ = gnn_metrics(b_, g_, model_, x_, sp_, p0_, cfg_, epoch, loss_);
+    return last_;
+  }
+
+  std::string summary() const override { return ""; }
+
+  // The final line: the last evaluation with the oracle AUC (links) and the null range of random
+  // prunings to the same edge count; then the final checkpoint and kept_edges.txt.
+  void finish(TrainLoop& loop) override {
+    const int32_t n = g_.n;
+    last_["final"] = true;
+    last_["edge_prune"] = edge_prune_name(cfg_.prune);
+    if (cfg_.task == GnnTask::Links && sp_.has_labels) {
+      std::vector<float> s;
+      std::vector<uint8_t> pos;
+      for (auto [u, v] : sp_.lt.test_pos) s.push_back(g_.labels[u] == g_.labels[v]), pos.push_back(1);
+      for (auto [u, v] : sp_.lt.test_neg) s.push_back(g_.labels[u] == g_.labels[v]), pos.push_back(0);
+      last_["oracle_auc"] = auroc(s, pos);
+    }
+    if (sp_.has_labels && cfg_.null_replicates > 0) {
+      // Random prunings of the same message-passing graph to the same edge count: the null range.
+      std::vector<double> q, nmi;
+      std::mt19937_64 nrng(cfg_.seed + 99991);
+      for (int r = 0; r < cfg_.null_replicates; ++r) {
+        EdgeList e = sp_.mp_edges;
+        std::shuffle(e.begin(), e.end(), nrng);
+        e.resize(size_t(model_.pairs()));
+        q.push_back(modularity(n, e, {}, g_.labels));
+        nmi.push_back(partition_nmi(louvain(n, e, {}, cfg_.seed + r), g_.labels));
+      }
+      const double qm = mean_of(q), qs = sd_of(q);
+      last_["null_modularity_mean"] = qm;
+      last_["null_modularity_sd"] = qs;
+      last_["null_modularity_min"] = *std::min_element(q.begin(), q.end());
+      last_["null_modularity_max"] = *std::max_element(q.begin(), q.end());
+      last_["null_louvain_nmi_mean"] = mean_of(nmi);
+      last_["modularity_z_vs_null"] = qs > 0 ? (last_["modularity_planted"].get<double>() - qm) / qs : 0.0;
+    }
+    loop.write_metrics(last_);
+    loop.write_checkpoint(cfg_.epochs, last_);
+    Graph kept;
+    kept.n = n;
+    kept.edges = model_.graph().pairs_host();
+    kept.weights = model_.edge_weights_host();
+    write_edge_list(loop.path("kept_edges.txt"), kept,
+                    fmt::format("kept edges of {} after {} pruning to sparsity {}: u v a_uv", g_.source,
+                                edge_prune_name(cfg_.prune), cfg_.edge_sparsity));
+  }
+
+  std::string diagnose_non_finite() override {
+    for (auto& [name, p] : gnn_params(model_)) {
+      std::vector<float> v(size_t(p->size()));
+      if (!v.empty()) b_.download(v.data(), p->w(), v.size() * sizeof(float));
+      if (!std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); }))
+        return fmt::format("parameter '{}' (the previous update diverged)", name);
+    }
+    return "the loss itself (forward pass with finite parameters)";
+  }
+
+  // The model with what `neuroai eval` needs: family, task, graph, training configuration and the
+  // metrics line it belongs to ("final" at the end of the run).
+  void write_checkpoint(const std::string& path, int, int64_t, const nlohmann::json& metrics) override {
+    SafetensorsFile f;
+    model_.save(f);
+    for (const auto& [k, v] : cfg_.extra_metadata) f.metadata[k] = v;
+    f.metadata["family"] = "gnn";
+    f.metadata["task"] = cfg_.task == GnnTask::Nodes ? "nodes" : "links";
+    f.metadata["graph"] = g_.source;
+    f.metadata["train_config"] = train_config_json(cfg_, g_).dump();
+    if (!metrics.is_null()) f.metadata[metrics.value("final", false) ? "final" : "metrics"] = metrics.dump();
+    write_safetensors(path, f);
+  }
+
+  // state.safetensors: layer and edge parameters with their moments, the Hebbian rule, edge traces,
+  // node trace, the kept pairs, the sampler of the link task's negatives and the last metrics line.
+  void save_state(SafetensorsFile& f) override {
+    model_.save(f);
+    for (auto& [name, p] : gnn_params(model_)) save_moments(f, name, *p);
+    f.metadata["rng"] = rng_state(rng_);
+    f.metadata["last"] = last_.dump();
+  }
+
+  void load_state(const TrainState& st) override {
+    GnnModel loaded = GnnModel::load(b_, st.file());
+    NEUROAI_CHECK(loaded.nodes() == g_.n, "{}: the saved graph has {} nodes, this run's {}", st.path(),
+                  loaded.nodes(), g_.n);
+    for (auto& [name, p] : gnn_params(loaded)) load_moments(st.file(), name, *p);
+    std::mt19937_64 rng;
+    set_rng_state(rng, st.meta("rng"), "rng");
+    nlohmann::json last = st.meta_json("last");
+    model_ = std::move(loaded);
+    rng_ = rng;
+    last_ = std::move(last);
+    model_.forward(x_.view(), false);  // the edge weights of the last forward (kept_edges.txt), as evaluated
+  }
+
+  const nlohmann::json& last() const { return last_; }
+
+private:
+  // One prune event when the schedule has one at this epoch (= step).
+  void prune(TrainLoop& loop, int epoch) {
+    if (cfg_.prune == EdgePrune::None || cfg_.edge_sparsity <= 0) return;
+    const int64_t step = epoch;
+    const int64_t removed = p0_ - model_.pairs();
     int64_t n_prune = 0;
-    if (cfg.prune != EdgePrune::None && cfg.edge_sparsity > 0) {
-      const int64_t removed = p0 - model.pairs();
-      if (cfg.schedule == EdgeSchedule::Cubic) {
-        if (sched.is_prune_step(step)) n_prune = std::llround(sched.sparsity_at(step) * double(p0)) - removed;
-      } else if (step >= fraction_start && (step - fraction_start) % cfg.prune_every == 0) {
-        n_prune = std::min(target_removed - removed, std::max<int64_t>(1, std::llround(cfg.prune_rate * model.pairs())));
-      }
+    if (cfg_.schedule == EdgeSchedule::Cubic) {
+      if (sched_.is_prune_step(step)) n_prune = std::llround(sched_.sparsity_at(step) * double(p0_)) - removed;
+    } else if (step >= fraction_start_ && (step - fraction_start_) % cfg_.prune_every == 0) {
+      n_prune = std::min(target_removed_ - removed, std::max<int64_t>(1, std::llround(cfg_.prune_rate * model_.pairs())));
     }
-    if (n_prune > 0) {
-      int64_t eligible = 0;
-      const std::vector<float> score = edge_prune_scores(model, cfg.prune, cfg.seed * 1000003 + uint64_t(step),
-                                                           cfg.degree_guard, &eligible);
-      n_prune = std::min(n_prune, eligible);
-      if (n_prune > 0) {
-        Buffer<float> sd(b, score);
-        model.prune_pairs(sd.data(), n_prune);
-      }
-    }
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-    progress.update(step, epoch, loss, secs > 0 ? double(n) * step / secs : 0.0);
-    if (step % cfg.eval_every == 0 || step == cfg.epochs) {
-      last = eval(int(step), loss);
-      log.write(last);
-      save_state(int(step));
-    }
+    if (n_prune <= 0) return;
+    int64_t eligible = 0;
+    const std::vector<float> score =
+        edge_prune_scores(model_, cfg_.prune, cfg_.seed * 1000003 + uint64_t(step), cfg_.degree_guard, &eligible);
+    n_prune = std::min(n_prune, eligible);
+    if (n_prune <= 0) return;
+    Buffer<float> sd(b_, score);
+    model_.prune_pairs(sd.data(), n_prune);
+    loop.structure_event("prune", epoch, {{"edges_kept", model_.pairs()}, {"edges_total", p0_}});
   }
-  progress.finish();
 
-  // ---- final: oracle, null range, files ----
-  last["final"] = true;
-  last["edge_prune"] = edge_prune_name(cfg.prune);
-  if (cfg.task == GnnTask::Links && has_labels) {
-    std::vector<float> s;
-    std::vector<uint8_t> pos;
-    for (auto [u, v] : lt.test_pos) s.push_back(g.labels[u] == g.labels[v]), pos.push_back(1);
-    for (auto [u, v] : lt.test_neg) s.push_back(g.labels[u] == g.labels[v]), pos.push_back(0);
-    last["oracle_auc"] = auroc(s, pos);
-  }
-  if (has_labels && cfg.null_replicates > 0) {
-    // Random prunings of the same message-passing graph to the same edge count: the null range.
-    std::vector<double> q, nmi;
-    std::mt19937_64 nrng(cfg.seed + 99991);
-    for (int r = 0; r < cfg.null_replicates; ++r) {
-      EdgeList e = mp_edges;
-      std::shuffle(e.begin(), e.end(), nrng);
-      e.resize(size_t(model.pairs()));
-      q.push_back(modularity(n, e, {}, g.labels));
-      nmi.push_back(partition_nmi(louvain(n, e, {}, cfg.seed + r), g.labels));
-    }
-    const double qm = mean_of(q), qs = sd_of(q);
-    last["null_modularity_mean"] = qm;
-    last["null_modularity_sd"] = qs;
-    last["null_modularity_min"] = *std::min_element(q.begin(), q.end());
-    last["null_modularity_max"] = *std::max_element(q.begin(), q.end());
-    last["null_louvain_nmi_mean"] = mean_of(nmi);
-    last["modularity_z_vs_null"] = qs > 0 ? (last["modularity_planted"].get<double>() - qm) / qs : 0.0;
-  }
-  log.write(last);
+  Backend& b_;
+  const Graph& g_;
+  const GnnTrainConfig& cfg_;
+  std::mt19937_64 rng_;  // the split, then the link task's negatives
+  GnnSplit sp_;
+  GnnConfig mc_;
+  GnnModel model_;
+  const int64_t p0_;  // pairs before pruning
+  const Tensor x_;
+  const GmpSchedule sched_;
+  const int64_t fraction_start_, target_removed_;
+  LrConfig lrc_;
+  double loss_ = 0.0;
+  nlohmann::json last_;
+};
 
-  SafetensorsFile f;
-  model.save(f);
-  for (const auto& [k, v] : cfg.extra_metadata) f.metadata[k] = v;
-  f.metadata["family"] = "gnn";
-  f.metadata["task"] = cfg.task == GnnTask::Nodes ? "nodes" : "links";
-  f.metadata["graph"] = g.source;
-  f.metadata["train_config"] = train_config_json(cfg, g).dump();
-  f.metadata["final"] = last.dump();
-  const std::string ckpt = cfg.out_dir + "/model.safetensors";
-  write_safetensors(ckpt, f);
-  Graph kept;
-  kept.n = n;
-  kept.edges = model.graph().pairs_host();
-  kept.weights = model.edge_weights_host();
-  write_edge_list(cfg.out_dir + "/kept_edges.txt", kept,
-                  fmt::format("kept edges of {} after {} pruning to sparsity {}: u v a_uv", g.source,
-                              edge_prune_name(cfg.prune), cfg.edge_sparsity));
-  return {last, ckpt};
+}  // namespace
+
+GnnTrainResult train_gnn(Backend& b, const Graph& g, GnnConfig mc, const GnnTrainConfig& cfg) {
+  cfg.validate();
+  GnnFamily fam(b, g, mc, cfg);
+  RunSpec spec;
+  spec.out_dir = cfg.out_dir;
+  spec.label = cfg.label;
+  spec.epochs = cfg.epochs;
+  spec.eval_every = cfg.eval_every;
+  spec.resume = cfg.resume;
+  spec.quiet = cfg.quiet;
+  spec.backend = b.description();
+  TrainLoop loop(fam, spec);
+  const LoopResult r = loop.run();
+  return {fam.last(), r.checkpoint};
 }
 
 nlohmann::json graph_source_json(const GraphSource& s) {

@@ -14,7 +14,8 @@
 #include "engine/run_log.h"
 #include "engine/safetensors.h"
 #include "kernels/error.h"
-#include "models/train_state.h"
+#include "engine/train_loop.h"
+#include "engine/train_state.h"
 
 namespace neuroai {
 
@@ -232,10 +233,11 @@ EvalResult evaluate(Mlp& model, const Dataset& test, int64_t eval_batch, int64_t
 
 namespace {
 
-// Everything one training run holds on the backend besides the model.
-class Trainer {
+// The MLP's side of the shared training loop: minibatch steps, rounds of iterative pruning, merging,
+// evaluation and the hand-off bookkeeping.
+class MlpFamily final : public TrainFamily {
 public:
-  Trainer(Backend& b, const MlpConfig& mcfg, const TrainConfig& cfg, const DataSplit& data)
+  MlpFamily(Backend& b, const MlpConfig& mcfg, const TrainConfig& cfg, const DataSplit& data)
       : b_(b), cfg_(cfg), data_(data), model_(b, mcfg, cfg.seed) {
     const auto& tr = data.train;
     NEUROAI_CHECK(tr.n >= 1 && data.test.n >= 1, "training needs samples: {} training and {} test samples given", tr.n,
@@ -270,237 +272,168 @@ public:
     }
   }
 
-  TrainResult run() {
-    namespace fs = std::filesystem;
-    fs::create_directories(cfg_.out_dir);
-    ckpt_ = (fs::path(cfg_.out_dir) / "model.safetensors").string();
-    state_path_ = (fs::path(cfg_.out_dir) / "state.safetensors").string();
-    const std::string metrics_path = (fs::path(cfg_.out_dir) / "metrics.jsonl").string();
-    const std::string steps_path = (fs::path(cfg_.out_dir) / "steps.jsonl").string();
-    // Everything in the state is checked before any file of the run folder changes.
-    const int start_epoch = cfg_.resume && fs::exists(state_path_) ? load_state() : 0;
-    if (start_epoch > 0) {
-      truncate_jsonl(metrics_path, [&](const nlohmann::json& j) { return j.value("epoch", 0) <= start_epoch; });
-      truncate_jsonl(steps_path, [&](const nlohmann::json& j) { return j.value("epoch", 0) <= start_epoch; });
-    } else {
-      nlohmann::json run_cfg = {{"model", model_.config().to_json()}, {"train", train_config_json(cfg_)},
-                                {"backend", b_.description()}};
-      write_file_atomic((fs::path(cfg_.out_dir) / "config.json").string(), run_cfg.dump(2) + "\n");
-    }
-    JsonlWriter log(metrics_path, start_epoch > 0);
-    steps_log_ = std::make_unique<JsonlWriter>(steps_path, start_epoch > 0);
-    log_every_ = std::max<int64_t>(1, phase_steps_ * phases_ / 200);
-    Progress progress(phase_steps_ * phases_, cfg_.label, cfg_.quiet);
-    if (start_epoch > 0) {
-      progress.message(fmt::format("resuming after epoch {} (step {}) from {}", start_epoch, step_, state_path_));
-    } else {
-      if (cfg_.prune.method == PruneMethod::Gradual && cfg_.prune.sparsity > 0.0) {
-        const std::string note = pruner_->schedule().shortened_note(cfg_.prune.every, "--prune-every", "step");
-        if (!note.empty()) progress.message(note);
-      }
-      // The initial weights are the first "last good checkpoint".
-      save_checkpoint(0, 0, nullptr);
-      pruner_->on_step(0, layers_);
-      log_structure("start", 0);
-    }
-    TrainResult res;
-    const auto t_start = Clock::now();
-    int epoch = 0;
-    for (int phase = 0; phase < phases_; ++phase) {
-      if (phase > 0 && phase * cfg_.epochs >= start_epoch) {  // a round of a resumed run is in its state
-        // Lottery tickets: prune a round, rewind the survivors to theta_k and the LR schedule to step k.
-        pruner_->prune_round(layers_);
-        pruner_->rewind(layers_);
-        after_structure_change(epoch + 1);
-        progress.message(fmt::format("round {}: pruned to sparsity {:.3f}, rewound to step {}", phase,
-                                     Pruner::sparsity_of(layers_), cfg_.prune.rewind_step));
-      }
-      int64_t lr_step = phase == 0 ? 0 : cfg_.prune.rewind_step;
-      for (int e = 0; e < cfg_.epochs; ++e) {
-        ++epoch;
-        if (epoch <= start_epoch) {  // done before the resume
-          lr_step += steps_per_epoch_;
-          continue;
-        }
-        run_epoch(epoch, phase, lr_step, progress);
-        lr_step += steps_per_epoch_;
-        MergeStats ms;
-        if (cfg_.merge) ms = merge_cycle(epoch, progress);
-        const EvalResult ev = evaluate(model_, data_.test, cfg_.eval_batch, cfg_.metric_samples);
-        NEUROAI_CHECK(std::isfinite(ev.loss), "training stopped after epoch {} (step {}): the test loss is {}; {}", epoch,
-                      step_, ev.loss, kept_message());
-        res.final_eval = ev;
-        const auto infos = layer_infos(model_);
-        nlohmann::json j = {
-            {"epoch", epoch},
-            {"step", step_},
-            {"round", phase},
-            {"train_loss", epoch_loss_},
-            {"train_reg_loss", epoch_reg_},
-            {"test_loss", ev.loss},
-            {"test_acc", ev.acc},
-            {"samples_per_s", epoch_samples_per_s_},
-            {"step_time_ms", epoch_step_ms_},
-            {"lr", last_lr_},
-            {"sparsity", Pruner::sparsity_of(layers_)},
-            {"activation_sparsity", ev.activation_sparsity},
-            {"participation_ratio", ev.participation_ratio},
-            {"n90", ev.n90},
-            {"effective_rank", ev.effective_rank},
-            {"twonn_id", ev.twonn_id},
-            {"between_class_share", ev.between_class_share},
-            {"pr_between_class", ev.pr_between_class},
-            {"pr_within_class", ev.pr_within_class},
-            {"neighbour_corr", ev.neighbour_corr},
-            {"spatial_corr", ev.spatial_corr},
-            {"spatial_corr_global", ev.spatial_corr_global},
-            {"hoyer", ev.hoyer},
-            {"treves_rolls", ev.treves_rolls},
-            {"effective_usage", ev.effective_usage},
-            {"metric_samples", std::min(cfg_.metric_samples, data_.test.n)},
-            {"layers", layers_json(infos)},
-        };
-        if (cfg_.merge) j["merged_units"] = {{"merged", ms.merged}, {"dead", ms.dead}, {"probe_loss_delta", merge_dloss_}};
-        log.write(j);
-        save_checkpoint(epoch, step_, &ev);
-        save_state(epoch);
-        progress.message(fmt::format("epoch {:>3}  step {:>7}  train_loss {:.4f}  test_loss {:.4f}  test_acc {:.4f}  "
-                                     "sparsity {:.3f}  {:.1f} ms/step",
-                                     epoch, step_, epoch_loss_, ev.loss, ev.acc, Pruner::sparsity_of(layers_),
-                                     epoch_step_ms_));
-      }
-    }
-    progress.finish();
-    // Resumed after the last epoch: the same (deterministic) evaluation as the one that ended it.
-    if (start_epoch == epoch) res.final_eval = evaluate(model_, data_.test, cfg_.eval_batch, cfg_.metric_samples);
-    res.epochs_done = epoch;
-    res.steps = step_;
-    res.layers = layer_infos(model_);
-    for (size_t i = 0; i < res.layers.size(); ++i) res.layers[i].handoff_step = handoff_[i];
-    res.step_ms_dense = dense_steps_ ? dense_ms_ / double(dense_steps_) : 0.0;
-    res.step_ms_csr = csr_steps_ ? csr_ms_ / double(csr_steps_) : 0.0;
-    res.train_seconds = seconds_since(t_start);
-    res.checkpoint = ckpt_;
-    return res;
-  }
+  int epochs() const { return cfg_.epochs * phases_; }
 
-private:
-  void run_epoch(int epoch, int phase, int64_t lr_step0, Progress& progress) {
-    const auto& tr = data_.train;
-    const auto order = shuffled_indices(tr.n, cfg_.seed, epoch - 1);
-    double loss_sum = 0.0, reg_sum = 0.0, step_ms = 0.0;
-    int64_t seen = 0;
-    for (int64_t s = 0; s < steps_per_epoch_; ++s) {
-      const int64_t first = s * batch_, n = std::min(batch_, tr.n - first);
-      const auto t0 = Clock::now();
-      DenseView x = x_.rows_view(0, n);
-      upload_batch(b_, tr, order.data() + first, n, xh_, yh_, x, labels_.data());
-      ConstDenseView logits = model_.forward(x);
-      DenseView dl = dlogits_.rows_view(0, n);
-      b_.softmax_xent(logits, labels_.data(), loss_.data(), dl);
-      float loss = 0.0f;
-      b_.download(&loss, loss_.data(), sizeof(float));
-      ++step_;
-      if (!std::isfinite(loss))
-        NEUROAI_FAIL("training stopped at step {} (epoch {}): the loss is {}; first non-finite: {}. {}", step_, epoch,
-                     loss, diagnose_non_finite(model_, x), kept_message());
-      RegLosses reg;
-      model_.zero_grad();
-      model_.backward(x, dl, [&](int l, ConstDenseView y, DenseView dy) {
-        if (!idr_.empty()) reg += idr_[size_t(l)].apply(y, dy);
-        if (!spatial_.empty()) reg += spatial_[size_t(l)].apply(y, dy);
-      });
-      const int64_t lr_step = lr_step0 + s;
-      last_lr_ = lr_at(cfg_.optim, cfg_.lr, lr_step, phase_steps_);
-      model_.step(cfg_.optim, last_lr_, step_);
-      b_.synchronize();
-      const double ms = 1e3 * seconds_since(t0);
-      step_ms += ms;
-      const bool any_csr = cfg_.sparse_format == SparseFormat::Csr ||
-                           std::any_of(handoff_.begin(), handoff_.end(), [](int64_t h) { return h >= 0; });
-      (any_csr ? csr_ms_ : dense_ms_) += ms;
-      ++(any_csr ? csr_steps_ : dense_steps_);
-      // Pruning keys on the step within the phase, so every IMP round sees the same schedule.
-      if (pruner_->on_step(phase == 0 ? lr_step + 1 : 0, layers_)) after_structure_change(epoch);
-      loss_sum += double(loss) * n;
-      reg_sum += reg.total() * n;
-      seen += n;
-      if (step_ % log_every_ == 0)
-        steps_log_->write({{"step", step_}, {"epoch", epoch}, {"train_loss", loss}, {"lr", last_lr_}});
-      const double done_s = step_ms / 1e3;
-      progress.update(step_, epoch, loss, done_s > 0 ? double(seen) / done_s : 0.0);
-    }
-    epoch_loss_ = loss_sum / double(seen);
-    epoch_reg_ = reg_sum / double(seen);
-    epoch_step_ms_ = step_ms / double(steps_per_epoch_);
-    epoch_samples_per_s_ = step_ms > 0 ? double(seen) / (step_ms / 1e3) : 0.0;
-  }
-
-  // After masks changed (in `epoch`): the manual hand-off rule, and hand-off bookkeeping.
-  void after_structure_change(int epoch) {
-    for (int i = 0; i < model_.num_layers(); ++i) {
-      auto& l = model_.layer(i);
-      if (cfg_.sparse_format == SparseFormat::Auto && cfg_.switch_density > 0.0 && l.format() == WeightFormat::Dense &&
-          l.density() < cfg_.switch_density)
-        l.to_csr();
-      if (l.format() == WeightFormat::Csr && handoff_[size_t(i)] < 0 && cfg_.sparse_format != SparseFormat::Csr)
-        handoff_[size_t(i)] = step_;
-    }
-    // Step times after the latest hand-off only.
-    if (std::any_of(handoff_.begin(), handoff_.end(), [&](int64_t h) { return h == step_; })) {
-      csr_ms_ = 0.0;
-      csr_steps_ = 0;
-    }
-    log_structure("prune", epoch);
-  }
-
-  // steps.jsonl: each layer's density and format after a structure change (for `neuroai report`), with
-  // the epoch it belongs to (a round's pruning: the epoch it starts), by which a resume cuts the log back.
-  void log_structure(const char* event, int epoch) {
-    if (steps_log_)
-      steps_log_->write({{"step", step_},
-                         {"epoch", epoch},
-                         {"event", event},
-                         {"sparsity", Pruner::sparsity_of(layers_)},
-                         {"layers", layers_json(layer_infos(model_))}});
-  }
-
-  // state.safetensors: every layer in its current form with optimizer moments, the pruner's rounds and
-  // rewind snapshot, the spatial loss samplers and the trainer's counters; the configuration it belongs
-  // to, to refuse resuming under another one.
-  std::vector<std::pair<std::string, std::string>> state_config() const {
+  // ---- TrainFamily ----
+  int64_t steps_per_epoch() const override { return steps_per_epoch_; }
+  std::string state_format() const override { return "neuroai-mlp-state"; }
+  std::vector<std::pair<std::string, std::string>> state_config() const override {
     return {{"config", model_.config().to_json().dump()}, {"train_config", train_config_json(cfg_).dump()}};
   }
 
-  void save_state(int epoch) {
-    SafetensorsFile f;
+  void start(TrainLoop& loop) override {
+    if (cfg_.prune.method == PruneMethod::Gradual && cfg_.prune.sparsity > 0.0) {
+      const std::string note = pruner_->schedule().shortened_note(cfg_.prune.every, "--prune-every", "step");
+      if (!note.empty()) loop.message(note);
+    }
+    pruner_->on_step(0, layers_);
+    log_structure(loop, "start", 0);
+  }
+
+  void begin_epoch(int epoch, TrainLoop& loop) override {
+    phase_ = (epoch - 1) / cfg_.epochs;
+    const int within = (epoch - 1) % cfg_.epochs;
+    if (phase_ > 0 && within == 0) {  // a round of a resumed run that ended inside it is in its state
+      // Lottery tickets: prune a round, rewind the survivors to theta_k and the LR schedule to step k.
+      pruner_->prune_round(layers_);
+      pruner_->rewind(layers_);
+      after_structure_change(loop, epoch);
+      loop.message(fmt::format("round {}: pruned to sparsity {:.3f}, rewound to step {}", phase_,
+                               Pruner::sparsity_of(layers_), cfg_.prune.rewind_step));
+    }
+    lr_step0_ = (phase_ == 0 ? 0 : cfg_.prune.rewind_step) + within * steps_per_epoch_;
+    order_ = shuffled_indices(data_.train.n, cfg_.seed, epoch - 1);
+    loss_sum_ = reg_sum_ = step_ms_ = 0.0;
+    seen_ = 0;
+  }
+
+  StepResult step(int epoch, int64_t s, TrainLoop& loop) override {
+    const auto& tr = data_.train;
+    const int64_t step = loop.step();
+    const int64_t first = s * batch_, n = std::min(batch_, tr.n - first);
+    const auto t0 = Clock::now();
+    DenseView x = x_.rows_view(0, n);
+    last_n_ = n;
+    upload_batch(b_, tr, order_.data() + first, n, xh_, yh_, x, labels_.data());
+    ConstDenseView logits = model_.forward(x);
+    DenseView dl = dlogits_.rows_view(0, n);
+    b_.softmax_xent(logits, labels_.data(), loss_.data(), dl);
+    float loss = 0.0f;
+    b_.download(&loss, loss_.data(), sizeof(float));
+    if (!std::isfinite(loss)) return {loss, 0.0, n, last_lr_};
+    RegLosses reg;
+    model_.zero_grad();
+    model_.backward(x, dl, [&](int l, ConstDenseView y, DenseView dy) {
+      if (!idr_.empty()) reg += idr_[size_t(l)].apply(y, dy);
+      if (!spatial_.empty()) reg += spatial_[size_t(l)].apply(y, dy);
+    });
+    const int64_t lr_step = lr_step0_ + s;
+    last_lr_ = lr_at(cfg_.optim, cfg_.lr, lr_step, phase_steps_);
+    model_.step(cfg_.optim, last_lr_, step);
+    b_.synchronize();
+    const double ms = 1e3 * seconds_since(t0);
+    step_ms_ += ms;
+    const bool any_csr = cfg_.sparse_format == SparseFormat::Csr ||
+                         std::any_of(handoff_.begin(), handoff_.end(), [](int64_t h) { return h >= 0; });
+    (any_csr ? csr_ms_ : dense_ms_) += ms;
+    ++(any_csr ? csr_steps_ : dense_steps_);
+    // Pruning keys on the step within the phase, so every IMP round sees the same schedule.
+    if (pruner_->on_step(phase_ == 0 ? lr_step + 1 : 0, layers_)) after_structure_change(loop, epoch);
+    loss_sum_ += double(loss) * n;
+    reg_sum_ += reg.total() * n;
+    seen_ += n;
+    return {loss, 0.0, n, last_lr_};
+  }
+
+  nlohmann::json evaluate(int epoch, TrainLoop& loop) override {
+    const double epoch_loss = loss_sum_ / double(seen_), epoch_reg = reg_sum_ / double(seen_);
+    const double epoch_step_ms = step_ms_ / double(steps_per_epoch_);
+    const double samples_per_s = step_ms_ > 0 ? double(seen_) / (step_ms_ / 1e3) : 0.0;
+    MergeStats ms;
+    if (cfg_.merge) ms = merge_cycle(loop, epoch);
+    const EvalResult ev = neuroai::evaluate(model_, data_.test, cfg_.eval_batch, cfg_.metric_samples);
+    final_eval_ = ev;
+    have_eval_ = true;
+    nlohmann::json j = {
+        {"epoch", epoch},
+        {"step", loop.step()},
+        {"round", phase_},
+        {"train_loss", epoch_loss},
+        {"train_reg_loss", epoch_reg},
+        {"test_loss", ev.loss},
+        {"test_acc", ev.acc},
+        {"samples_per_s", samples_per_s},
+        {"step_time_ms", epoch_step_ms},
+        {"lr", last_lr_},
+        {"sparsity", Pruner::sparsity_of(layers_)},
+        {"activation_sparsity", ev.activation_sparsity},
+        {"participation_ratio", ev.participation_ratio},
+        {"n90", ev.n90},
+        {"effective_rank", ev.effective_rank},
+        {"twonn_id", ev.twonn_id},
+        {"between_class_share", ev.between_class_share},
+        {"pr_between_class", ev.pr_between_class},
+        {"pr_within_class", ev.pr_within_class},
+        {"neighbour_corr", ev.neighbour_corr},
+        {"spatial_corr", ev.spatial_corr},
+        {"spatial_corr_global", ev.spatial_corr_global},
+        {"hoyer", ev.hoyer},
+        {"treves_rolls", ev.treves_rolls},
+        {"effective_usage", ev.effective_usage},
+        {"metric_samples", std::min(cfg_.metric_samples, data_.test.n)},
+        {"layers", layers_json(layer_infos(model_))},
+    };
+    if (cfg_.merge) j["merged_units"] = {{"merged", ms.merged}, {"dead", ms.dead}, {"probe_loss_delta", merge_dloss_}};
+    summary_ = fmt::format("epoch {:>3}  step {:>7}  train_loss {:.4f}  test_loss {:.4f}  test_acc {:.4f}  "
+                           "sparsity {:.3f}  {:.1f} ms/step",
+                           epoch, loop.step(), epoch_loss, ev.loss, ev.acc, Pruner::sparsity_of(layers_), epoch_step_ms);
+    return j;
+  }
+
+  std::string summary() const override { return summary_; }
+
+  void finish(TrainLoop&) override {
+    // Resumed after the last epoch: the same (deterministic) evaluation as the one that ended it.
+    if (!have_eval_) final_eval_ = neuroai::evaluate(model_, data_.test, cfg_.eval_batch, cfg_.metric_samples);
+  }
+
+  std::string diagnose_non_finite() override { return neuroai::diagnose_non_finite(model_, x_.rows_view(0, last_n_)); }
+
+  void write_checkpoint(const std::string& path, int epoch, int64_t step, const nlohmann::json& metrics) override {
+    std::map<std::string, std::string> meta = {{"epoch", std::to_string(epoch)}, {"step", std::to_string(step)}};
+    if (!metrics.is_null()) {
+      meta["test_acc"] = fmt::format("{:.6f}", final_eval_.acc);
+      meta["test_loss"] = fmt::format("{:.6f}", final_eval_.loss);
+      meta["test_samples"] = std::to_string(final_eval_.n);
+    }
+    model_.save(path, meta);
+  }
+
+  // state.safetensors: every layer in its current form with optimizer moments, the pruner's rounds and
+  // rewind snapshot, the spatial loss samplers and the step-time counters.
+  void save_state(SafetensorsFile& f) override {
     for (int i = 0; i < model_.num_layers(); ++i) save_layer_state(f, fmt::format("layers.{}.", i), model_.layer(i));
     pruner_->save_state(f, "pruner.");
     for (size_t l = 0; l < spatial_.size(); ++l)
       f.metadata[fmt::format("spatial.{}.rng", l)] = rng_state(spatial_[l].rng());
-    set_state_header(f, "neuroai-mlp-state", epoch, step_, state_config());
     f.metadata["handoff"] = nlohmann::json(handoff_).dump();
     f.metadata["timing"] = nlohmann::json({dense_ms_, csr_ms_, double(dense_steps_), double(csr_steps_)}).dump();
-    write_state_file(state_path_, std::move(f));
   }
 
-  // Restores save_state()'s file; returns its epoch. Error (nothing changed) when it is corrupt or
-  // belongs to another configuration.
-  int load_state() {
-    const TrainState st(state_path_, "train mlp", "neuroai-mlp-state", state_config());
+  void load_state(const TrainState& st) override {
     const SafetensorsFile& f = st.file();
+    const std::string& path = st.path();
     std::vector<SparseLinear> layers;
     for (int i = 0; i < model_.num_layers(); ++i) {
       layers.push_back(load_layer_state(b_, f, fmt::format("layers.{}.", i), model_.layer(i).name()));
       NEUROAI_CHECK(layers.back().in() == model_.layer(i).in() && layers.back().out() == model_.layer(i).out(),
-                    "{}: layer {} is {}x{}, the model's {}x{}", state_path_, i, layers.back().out(),
-                    layers.back().in(), model_.layer(i).out(), model_.layer(i).in());
+                    "{}: layer {} is {}x{}, the model's {}x{}", path, i, layers.back().out(), layers.back().in(),
+                    model_.layer(i).out(), model_.layer(i).in());
     }
     const auto handoff = st.meta_json("handoff");
     const auto timing = st.meta_json("timing");
     NEUROAI_CHECK(handoff.is_array() && handoff.size() == handoff_.size() && timing.is_array() && timing.size() == 4,
-                  "{}: metadata 'handoff' / 'timing' are malformed", state_path_);
-    const int epoch = st.epoch(cfg_.epochs * phases_);
+                  "{}: metadata 'handoff' / 'timing' are malformed", path);
     std::vector<std::mt19937_64> rngs(spatial_.size());
     for (size_t l = 0; l < spatial_.size(); ++l) {
       const std::string k = fmt::format("spatial.{}.rng", l);
@@ -512,19 +445,57 @@ private:
     }
     pruner_->load_state(f, "pruner.", layers_);  // layers_ point at the model's (now restored) layers
     for (size_t l = 0; l < spatial_.size(); ++l) spatial_[l].rng() = rngs[l];
-    step_ = st.meta_int("step");
     handoff_ = handoff.get<std::vector<int64_t>>();
     dense_ms_ = timing[0];
     csr_ms_ = timing[1];
     dense_steps_ = int64_t(timing[2].get<double>());
     csr_steps_ = int64_t(timing[3].get<double>());
-    ckpt_epoch_ = epoch;
-    return epoch;
+  }
+
+  TrainResult result(const LoopResult& lr) const {
+    TrainResult res;
+    res.final_eval = final_eval_;
+    res.epochs_done = lr.epochs_done;
+    res.steps = lr.steps;
+    res.layers = layer_infos(model_);
+    for (size_t i = 0; i < res.layers.size(); ++i) res.layers[i].handoff_step = handoff_[i];
+    res.step_ms_dense = dense_steps_ ? dense_ms_ / double(dense_steps_) : 0.0;
+    res.step_ms_csr = csr_steps_ ? csr_ms_ / double(csr_steps_) : 0.0;
+    res.train_seconds = lr.train_seconds;
+    res.checkpoint = lr.checkpoint;
+    return res;
+  }
+
+private:
+  // After masks changed (in `epoch`): the manual hand-off rule, and hand-off bookkeeping.
+  void after_structure_change(TrainLoop& loop, int epoch) {
+    const int64_t step = loop.step();
+    for (int i = 0; i < model_.num_layers(); ++i) {
+      auto& l = model_.layer(i);
+      if (cfg_.sparse_format == SparseFormat::Auto && cfg_.switch_density > 0.0 && l.format() == WeightFormat::Dense &&
+          l.density() < cfg_.switch_density)
+        l.to_csr();
+      if (l.format() == WeightFormat::Csr && handoff_[size_t(i)] < 0 && cfg_.sparse_format != SparseFormat::Csr)
+        handoff_[size_t(i)] = step;
+    }
+    // Step times after the latest hand-off only.
+    if (std::any_of(handoff_.begin(), handoff_.end(), [&](int64_t h) { return h == step; })) {
+      csr_ms_ = 0.0;
+      csr_steps_ = 0;
+    }
+    log_structure(loop, "prune", epoch);
+  }
+
+  // steps.jsonl: each layer's density and format after a structure change (for `neuroai report`), with
+  // the epoch it belongs to (a round's pruning: the epoch it starts).
+  void log_structure(TrainLoop& loop, const char* event, int epoch) {
+    loop.structure_event(event, epoch,
+                         {{"sparsity", Pruner::sparsity_of(layers_)}, {"layers", layers_json(layer_infos(model_))}});
   }
 
   // SPEC §2.7 on every hidden sheet, layer by layer (activations recomputed after each), on the first
   // `probe` training samples.
-  MergeStats merge_cycle(int epoch, Progress& progress) {
+  MergeStats merge_cycle(TrainLoop& loop, int epoch) {
     const auto& tr = data_.train;
     const int64_t p = std::min(cfg_.merge_cfg.probe, tr.n);
     MergeStats total;
@@ -545,10 +516,10 @@ private:
       total.merged += ms.merged;
       total.dead += ms.dead;
     }
-    after_structure_change(epoch);
+    after_structure_change(loop, epoch);
     merge_dloss_ = probe_loss(p) - before;
-    progress.message(fmt::format("merge: {} units merged, {} dead removed; probe loss change {:+.5f}", total.merged,
-                                 total.dead, merge_dloss_));
+    loop.message(fmt::format("merge: {} units merged, {} dead removed; probe loss change {:+.5f}", total.merged,
+                             total.dead, merge_dloss_));
     return total;
   }
 
@@ -568,22 +539,6 @@ private:
     return sum / double(p);
   }
 
-  void save_checkpoint(int epoch, int64_t step, const EvalResult* ev) {
-    std::map<std::string, std::string> meta = {{"epoch", std::to_string(epoch)}, {"step", std::to_string(step)}};
-    if (ev) {
-      meta["test_acc"] = fmt::format("{:.6f}", ev->acc);
-      meta["test_loss"] = fmt::format("{:.6f}", ev->loss);
-      meta["test_samples"] = std::to_string(ev->n);
-    }
-    model_.save(ckpt_, meta);
-    ckpt_epoch_ = epoch;
-  }
-
-  std::string kept_message() const {
-    return fmt::format("The last good checkpoint ({}) is kept: {}",
-                       ckpt_epoch_ == 0 ? "the initial weights" : fmt::format("after epoch {}", ckpt_epoch_), ckpt_);
-  }
-
   Backend& b_;
   const TrainConfig& cfg_;
   const DataSplit& data_;
@@ -599,25 +554,36 @@ private:
   Buffer<float> loss_;
   std::vector<float> xh_;
   std::vector<int32_t> yh_;
-  int64_t step_ = 0;
+  // The epoch in progress.
+  int phase_ = 0;
+  int64_t lr_step0_ = 0, last_n_ = 0, seen_ = 0;
+  std::vector<int64_t> order_;
+  double loss_sum_ = 0.0, reg_sum_ = 0.0, step_ms_ = 0.0;
   float last_lr_ = 0.0f;
-  double epoch_loss_ = 0.0, epoch_reg_ = 0.0, epoch_step_ms_ = 0.0, epoch_samples_per_s_ = 0.0;
   double merge_dloss_ = 0.0;
+  EvalResult final_eval_;
+  bool have_eval_ = false;
+  std::string summary_;
+  // Hand-off bookkeeping and step times (kept in the state).
   std::vector<int64_t> handoff_;
   double dense_ms_ = 0.0, csr_ms_ = 0.0;
   int64_t dense_steps_ = 0, csr_steps_ = 0;
-  std::string ckpt_, state_path_;
-  int ckpt_epoch_ = 0;
-  std::unique_ptr<JsonlWriter> steps_log_;  // steps.jsonl
-  int64_t log_every_ = 1;
 };
 
 }  // namespace
 
 TrainResult train_mlp(Backend& b, const MlpConfig& model_cfg, const TrainConfig& cfg, const DataSplit& data) {
   cfg.validate();
-  Trainer t(b, model_cfg, cfg, data);
-  return t.run();
+  MlpFamily fam(b, model_cfg, cfg, data);
+  RunSpec spec;
+  spec.out_dir = cfg.out_dir;
+  spec.label = cfg.label;
+  spec.epochs = fam.epochs();
+  spec.resume = cfg.resume;
+  spec.quiet = cfg.quiet;
+  spec.backend = b.description();
+  TrainLoop loop(fam, spec);
+  return fam.result(loop.run());
 }
 
 }  // namespace neuroai

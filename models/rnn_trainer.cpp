@@ -13,7 +13,8 @@
 #include "engine/run_log.h"
 #include "engine/schedule.h"
 #include "kernels/error.h"
-#include "models/train_state.h"
+#include "engine/train_loop.h"
+#include "engine/train_state.h"
 
 namespace neuroai {
 
@@ -261,45 +262,6 @@ nlohmann::json train_config_json(const RnnTrainConfig& c, const SeqTask& task) {
           {"task", task.describe()}};
 }
 
-constexpr const char* kRnnState = "neuroai-rnn-state";
-
-// state.safetensors: the three layers with their moments and masks, the relevance traces, the step.
-void save_rnn_state(const std::string& path, const RnnModel& m, int epoch, int64_t step,
-                    const std::vector<std::pair<std::string, std::string>>& config) {
-  SafetensorsFile f;
-  save_layer_state(f, "ih.", m.ih());
-  save_layer_state(f, "hh.", m.hh());
-  save_layer_state(f, "head.", m.head());
-  f.tensors["relevance.ih"] = st_from_f32(m.relevance_ih_host(), {m.config().inputs});
-  f.tensors["relevance.hh"] = st_from_f32(m.relevance_hh_host(), {m.hidden()});
-  set_state_header(f, kRnnState, epoch, step, config);
-  write_state_file(path, std::move(f));
-}
-
-// Restores save_rnn_state()'s file into m (everything is read and checked before m changes); returns
-// the epoch and sets *step.
-int load_rnn_state(const std::string& path, const std::string& command, RnnModel& m, int epochs, int64_t* step,
-                   const std::vector<std::pair<std::string, std::string>>& config) {
-  const TrainState st(path, command, kRnnState, config);
-  const SafetensorsFile& f = st.file();
-  const int epoch = st.epoch(epochs);
-  std::vector<SparseLinear> layers;
-  for (auto [prefix, l] : {std::pair{"ih.", &m.ih()}, std::pair{"hh.", &m.hh()}, std::pair{"head.", &m.head()}}) {
-    layers.push_back(load_layer_state(m.backend(), f, prefix, l->name()));
-    NEUROAI_CHECK(layers.back().out() == l->out() && layers.back().in() == l->in(),
-                  "{}: layer '{}' is {}x{}, the model's {}x{}", path, l->name(), layers.back().out(),
-                  layers.back().in(), l->out(), l->in());
-  }
-  const auto r_ih = state_f32(f, "relevance.ih", m.config().inputs), r_hh = state_f32(f, "relevance.hh", m.hidden());
-  *step = st.meta_int("step");
-  m.ih() = std::move(layers[0]);
-  m.hh() = std::move(layers[1]);
-  m.head() = std::move(layers[2]);
-  for (SparseLinear* l : {&m.ih(), &m.hh(), &m.head()}) l->set_auto_csr(false);
-  m.set_relevance_host(r_ih, r_hh);
-  return epoch;
-}
-
 }  // namespace
 
 void prune_rnn(RnnModel& model, double sparsity, PruneScore score, bool per_gate_block) {
@@ -434,6 +396,201 @@ RnnEval evaluate_rnn(RnnModel& model, const SeqTask& task, const SeqSet& set, in
   return e;
 }
 
+namespace {
+
+// The recurrent families' side of the shared training loop: BPTT steps with clipping, relevance traces,
+// gradual pruning per gate block, the hand-off, merging and the temporal evaluation.
+class RnnFamily final : public TrainFamily {
+public:
+  RnnFamily(Backend& be, const RnnConfig& model_cfg, const RnnTrainConfig& cfg, const SeqTask& task)
+      : be_(be), cfg_(cfg), task_(task), model_(be, model_cfg), T_(task.steps), B_(std::min(cfg.batch, task.train.n)),
+        per_epoch_(task.train.n / B_), total_(per_epoch_ * cfg.epochs),
+        sched_(GmpSchedule::from_fractions(0.0, cfg.sparsity, total_, cfg.prune_start, cfg.prune_end, cfg.prune_every)),
+        pruning_(cfg.sparsity > 0.0), bt_(be, task, B_) {
+    for (SparseLinear* l : {&model_.ih(), &model_.hh(), &model_.head()}) l->set_auto_csr(false);
+    if (cfg.idr.any()) idr_ = std::make_unique<IdrRegularizer>(be, cfg.idr, T_ * B_, model_.hidden());
+    extra_ = cfg.extra_metadata;
+    extra_["task"] = seq_task_name(task.kind);
+    extra_["seq_len"] = std::to_string(T_);
+  }
+
+  // ---- TrainFamily ----
+  int64_t steps_per_epoch() const override { return per_epoch_; }
+  std::string state_format() const override { return "neuroai-rnn-state"; }
+  std::vector<std::pair<std::string, std::string>> state_config() const override {
+    return {{"config", model_.config().to_json().dump()}, {"train_config", train_config_json(cfg_, task_).dump()}};
+  }
+
+  void start(TrainLoop& loop) override {
+    const std::string note = pruning_ ? sched_.shortened_note(cfg_.prune_every, "--prune-every", "step") : "";
+    if (!note.empty()) loop.message(note);
+  }
+
+  void begin_epoch(int epoch, TrainLoop&) override {
+    order_ = shuffled_indices(task_.train.n, cfg_.seed, epoch);
+    loss_sum_ = 0.0;
+    t_epoch_ = std::chrono::steady_clock::now();
+  }
+
+  StepResult step(int epoch, int64_t s, TrainLoop& loop) override {
+    bt_.load(task_, task_.train, std::span<const int64_t>(order_.data() + s * B_, size_t(B_)));
+    model_.zero_grad();
+    ConstDenseView out = model_.forward(bt_.x.view(), T_, B_);
+    double loss = batch_loss(be_, task_, out, bt_);
+    if (idr_) loss += idr_->apply(model_.hidden_states(), model_.hidden_grad()).total();
+    model_.backward(bt_.dout.view());
+    const double gnorm = model_.clip_grad_norm(cfg_.clip);
+    if (!std::isfinite(loss) || !std::isfinite(gnorm)) return {loss, gnorm, B_, 0.0};
+    const int64_t step = loop.step();
+    const float lr = lr_at(cfg_.optim, cfg_.lr, step - 1, total_);
+    model_.step(cfg_.optim, lr, step);
+    if (pruning_ && cfg_.score == PruneScore::Relevance) model_.update_relevance(cfg_.relevance_beta);
+    if (pruning_ && sched_.is_prune_step(step)) {
+      prune_rnn(model_, sched_.sparsity_at(step), cfg_.score, cfg_.per_gate_block);
+      hand_off(model_.ih(), T_ * B_);
+      hand_off(model_.hh(), B_);
+      loop.structure_event("prune", epoch, {{"sparsity_target", sched_.sparsity_at(step)}, {"layers", layers_json()}});
+    }
+    loss_sum_ += loss;
+    return {loss, gnorm, B_, lr};
+  }
+
+  nlohmann::json evaluate(int epoch, TrainLoop& loop) override {
+    const double epoch_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_epoch_).count();
+    const int64_t step = loop.step();
+    RnnMergeStats ms;
+    if (cfg_.merge) {
+      const int64_t P = std::min(cfg_.merge_probe, task_.train.n);
+      Batch probe(be_, task_, P);
+      probe.load(task_, task_.train, iota(0, P));
+      model_.forward(probe.x.view(), T_, P);
+      std::vector<float> hs(size_t(T_ * P * model_.hidden()));
+      be_.download(hs.data(), model_.hidden_states().data, hs.size() * sizeof(float));
+      ms = merge_rnn_units(model_, hs, T_ * P, cfg_.merge_threshold, cfg_.merge_max_fraction);
+    }
+    const RnnEval ev = evaluate_rnn(model_, task_, task_.test, cfg_.eval_batch, cfg_.metric_sequences);
+    final_eval_ = ev;
+    have_eval_ = true;
+    nlohmann::json j = ev.to_json();
+    j["epoch"] = epoch;
+    j["step"] = step;
+    j["train_loss"] = loss_sum_ / double(per_epoch_);
+    j["lr"] = lr_at(cfg_.optim, cfg_.lr, step - 1, total_);
+    j["sparsity_target"] = pruning_ ? sched_.sparsity_at(step) : 0.0;
+    j["samples_per_s"] = double(per_epoch_ * B_) / epoch_s;
+    j["epoch_seconds"] = epoch_s;
+    if (cfg_.merge) j["merge"] = {{"alive_before", ms.alive_before}, {"merged", ms.merged}, {"dead", ms.dead}};
+    int64_t units = 0;
+    for (uint8_t a : rnn_alive_units(model_)) units += a;
+    j["alive_units"] = units;
+    j["layers"] = layers_json();
+    summary_ = fmt::format("epoch {}: train loss {:.4f}, test {} {:.4f}, W_hh density {:.3f} ({}), PR {:.1f}", epoch,
+                           loss_sum_ / double(per_epoch_), ev.acc >= 0 ? "acc" : "mse", ev.acc >= 0 ? ev.acc : ev.mse,
+                           model_.hh().density(), format_name(model_.hh().format()), ev.participation_ratio);
+    return j;
+  }
+
+  std::string summary() const override { return summary_; }
+
+  void finish(TrainLoop&) override {
+    // Resumed after the last epoch: the same (deterministic) evaluation as the one that ended it.
+    if (!have_eval_) final_eval_ = evaluate_rnn(model_, task_, task_.test, cfg_.eval_batch, cfg_.metric_sequences);
+  }
+
+  // The first of: a layer's weights, the hidden states, the output, in forward order.
+  std::string diagnose_non_finite() override {
+    auto finite = [](const std::vector<float>& v) {
+      return std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); });
+    };
+    for (const SparseLinear* l : {&model_.ih(), &model_.hh()})
+      if (!finite(l->weight_dense_host()) || !finite(l->bias_host()))
+        return fmt::format("layer '{}' (weights: the previous update diverged)", l->name());
+    std::vector<float> hs(size_t(model_.hidden_states().size()));
+    if (!hs.empty()) be_.download(hs.data(), model_.hidden_states().data, hs.size() * sizeof(float));
+    if (!finite(hs)) return fmt::format("layer '{}' (hidden states through time)", model_.hh().name());
+    if (!finite(model_.head().weight_dense_host()) || !finite(model_.head().bias_host()))
+      return fmt::format("layer '{}' (weights: the previous update diverged)", model_.head().name());
+    return fmt::format("layer '{}' (readout) or the loss; the gradient norm before clipping", model_.head().name());
+  }
+
+  void write_checkpoint(const std::string& path, int, int64_t, const nlohmann::json&) override {
+    model_.save(path, extra_);
+  }
+
+  // state.safetensors: the three layers with their moments and masks, and the relevance traces.
+  void save_state(SafetensorsFile& f) override {
+    save_layer_state(f, "ih.", model_.ih());
+    save_layer_state(f, "hh.", model_.hh());
+    save_layer_state(f, "head.", model_.head());
+    f.tensors["relevance.ih"] = st_from_f32(model_.relevance_ih_host(), {model_.config().inputs});
+    f.tensors["relevance.hh"] = st_from_f32(model_.relevance_hh_host(), {model_.hidden()});
+  }
+
+  void load_state(const TrainState& st) override {
+    const SafetensorsFile& f = st.file();
+    std::vector<SparseLinear> layers;
+    for (auto [prefix, l] :
+         {std::pair{"ih.", &model_.ih()}, std::pair{"hh.", &model_.hh()}, std::pair{"head.", &model_.head()}}) {
+      layers.push_back(load_layer_state(be_, f, prefix, l->name()));
+      NEUROAI_CHECK(layers.back().out() == l->out() && layers.back().in() == l->in(),
+                    "{}: layer '{}' is {}x{}, the model's {}x{}", st.path(), l->name(), layers.back().out(),
+                    layers.back().in(), l->out(), l->in());
+    }
+    const auto r_ih = state_f32(f, "relevance.ih", model_.config().inputs);
+    const auto r_hh = state_f32(f, "relevance.hh", model_.hidden());
+    model_.ih() = std::move(layers[0]);
+    model_.hh() = std::move(layers[1]);
+    model_.head() = std::move(layers[2]);
+    for (SparseLinear* l : {&model_.ih(), &model_.hh(), &model_.head()}) l->set_auto_csr(false);
+    model_.set_relevance_host(r_ih, r_hh);
+  }
+
+  RnnTrainResult result(const LoopResult& lr) const {
+    RnnTrainResult res;
+    res.final_eval = final_eval_;
+    res.epochs_done = lr.epochs_done;
+    res.steps = lr.steps;
+    res.train_seconds = lr.train_seconds;
+    res.checkpoint = lr.checkpoint;
+    return res;
+  }
+
+private:
+  // The hand-off after a prune event: a fixed density (--switch-density), the measured break-even, or never.
+  void hand_off(SparseLinear& l, int64_t batch) {
+    if (cfg_.never_csr || l.format() == WeightFormat::Csr || l.density() >= 1.0) return;
+    if (cfg_.switch_density > 0.0) {
+      if (l.density() < cfg_.switch_density) l.to_csr();
+    } else {
+      l.maybe_to_csr(batch);
+    }
+  }
+
+  nlohmann::json layers_json() const {
+    return {layer_json(model_.ih()), layer_json(model_.hh()), layer_json(model_.head())};
+  }
+
+  Backend& be_;
+  const RnnTrainConfig& cfg_;
+  const SeqTask& task_;
+  RnnModel model_;
+  const int64_t T_, B_, per_epoch_, total_;
+  const GmpSchedule sched_;
+  const bool pruning_;
+  std::unique_ptr<IdrRegularizer> idr_;
+  Batch bt_;
+  std::map<std::string, std::string> extra_;
+  // The epoch in progress.
+  std::vector<int64_t> order_;
+  double loss_sum_ = 0.0;
+  std::chrono::steady_clock::time_point t_epoch_;
+  RnnEval final_eval_;
+  bool have_eval_ = false;
+  std::string summary_;
+};
+
+}  // namespace
+
 RnnTrainResult train_rnn(Backend& be, const RnnConfig& model_cfg, const RnnTrainConfig& cfg, const SeqTask& task) {
   cfg.validate();
   NEUROAI_CHECK(model_cfg.inputs == task.inputs && model_cfg.outputs == task.outputs &&
@@ -441,131 +598,16 @@ RnnTrainResult train_rnn(Backend& be, const RnnConfig& model_cfg, const RnnTrain
                 "train rnn: the model ({} inputs, {} outputs) does not fit the task {}", model_cfg.inputs,
                 model_cfg.outputs, task.describe());
   NEUROAI_CHECK(task.train.n >= 1 && task.test.n >= 1, "train rnn: the task has no training or no test sequences");
-  std::filesystem::create_directories(cfg.out_dir);
-  const std::string ckpt = cfg.out_dir + "/model.safetensors";
-  const std::string state_path = cfg.out_dir + "/state.safetensors", metrics_path = cfg.out_dir + "/metrics.jsonl";
-
-  RnnModel model(be, model_cfg);
-  model.ih().set_auto_csr(false);
-  model.hh().set_auto_csr(false);
-  model.head().set_auto_csr(false);
-  const int64_t T = task.steps, B = std::min(cfg.batch, task.train.n);
-  const int64_t per_epoch = task.train.n / B, total = per_epoch * cfg.epochs;
-  const GmpSchedule sched =
-      GmpSchedule::from_fractions(0.0, cfg.sparsity, total, cfg.prune_start, cfg.prune_end, cfg.prune_every);
-  const bool pruning = cfg.sparsity > 0.0;
-
-  // Everything in the state is checked before any file of the run folder changes.
-  const std::vector<std::pair<std::string, std::string>> state_cfg = {
-      {"config", model_cfg.to_json().dump()}, {"train_config", train_config_json(cfg, task).dump()}};
-  int64_t step = 0;
-  const int start_epoch = cfg.resume && std::filesystem::exists(state_path)
-                              ? load_rnn_state(state_path, cfg.label, model, cfg.epochs, &step, state_cfg)
-                              : 0;
-  if (start_epoch > 0)
-    truncate_jsonl(metrics_path, [&](const nlohmann::json& j) { return j.value("epoch", 0) <= start_epoch; });
-  JsonlWriter log(metrics_path, start_epoch > 0);
-  std::unique_ptr<IdrRegularizer> idr;
-  if (cfg.idr.any()) idr = std::make_unique<IdrRegularizer>(be, cfg.idr, T * B, model.hidden());
-  Batch bt(be, task, B);
-  auto extra = cfg.extra_metadata;
-  extra["task"] = seq_task_name(task.kind);
-  extra["seq_len"] = std::to_string(T);
-
-  auto maybe_csr = [&](SparseLinear& l, int64_t batch) {
-    if (cfg.never_csr || l.format() == WeightFormat::Csr || l.density() >= 1.0) return;
-    if (cfg.switch_density > 0.0) {
-      if (l.density() < cfg.switch_density) l.to_csr();
-    } else {
-      l.maybe_to_csr(batch);
-    }
-  };
-
-  Progress prog(total, cfg.label, cfg.quiet);
-  const std::string short_run = pruning ? sched.shortened_note(cfg.prune_every, "--prune-every", "step") : "";
-  if (start_epoch > 0)
-    prog.message(fmt::format("resuming after epoch {} (step {}) from {}", start_epoch, step, state_path));
-  else if (!short_run.empty())
-    prog.message(short_run);
-  RnnTrainResult res;
-  const auto t_start = std::chrono::steady_clock::now();
-  for (int epoch = start_epoch + 1; epoch <= cfg.epochs; ++epoch) {
-    const auto order = shuffled_indices(task.train.n, cfg.seed, epoch);
-    double loss_sum = 0;
-    const auto t_epoch = std::chrono::steady_clock::now();
-    for (int64_t s = 0; s < per_epoch; ++s) {
-      bt.load(task, task.train, std::span<const int64_t>(order.data() + s * B, size_t(B)));
-      model.zero_grad();
-      ConstDenseView out = model.forward(bt.x.view(), T, B);
-      double loss = batch_loss(be, task, out, bt);
-      if (idr) loss += idr->apply(model.hidden_states(), model.hidden_grad()).total();
-      model.backward(bt.dout.view());
-      const double gnorm = model.clip_grad_norm(cfg.clip);
-      if (!std::isfinite(loss) || !std::isfinite(gnorm)) {
-        prog.finish();
-        NEUROAI_FAIL("training diverged at epoch {}, step {}: loss = {}, gradient norm = {} (try a lower --lr or --clip); {}",
-                     epoch, step + 1, loss, gnorm,
-                     epoch > 1 ? fmt::format("{} and metrics.jsonl keep epoch {}", ckpt, epoch - 1)
-                               : std::string("nothing was written yet"));
-      }
-      ++step;
-      model.step(cfg.optim, lr_at(cfg.optim, cfg.lr, step - 1, total), step);
-      if (pruning && cfg.score == PruneScore::Relevance) model.update_relevance(cfg.relevance_beta);
-      if (pruning && sched.is_prune_step(step)) {
-        prune_rnn(model, sched.sparsity_at(step), cfg.score, cfg.per_gate_block);
-        maybe_csr(model.ih(), T * B);
-        maybe_csr(model.hh(), B);
-      }
-      loss_sum += loss;
-      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_epoch).count();
-      prog.update(step, epoch, loss, secs > 0 ? double((s + 1) * B) / secs : 0.0);
-    }
-    const double epoch_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_epoch).count();
-    RnnMergeStats ms;
-    if (cfg.merge) {
-      const int64_t P = std::min(cfg.merge_probe, task.train.n);
-      Batch probe(be, task, P);
-      probe.load(task, task.train, iota(0, P));
-      model.forward(probe.x.view(), T, P);
-      std::vector<float> hs(size_t(T * P * model.hidden()));
-      be.download(hs.data(), model.hidden_states().data, hs.size() * sizeof(float));
-      ms = merge_rnn_units(model, hs, T * P, cfg.merge_threshold, cfg.merge_max_fraction);
-    }
-    RnnEval ev = evaluate_rnn(model, task, task.test, cfg.eval_batch, cfg.metric_sequences);
-    nlohmann::json j = ev.to_json();
-    j["epoch"] = epoch;
-    j["step"] = step;
-    j["train_loss"] = loss_sum / double(per_epoch);
-    j["lr"] = lr_at(cfg.optim, cfg.lr, step - 1, total);
-    j["sparsity_target"] = pruning ? sched.sparsity_at(step) : 0.0;
-    j["samples_per_s"] = double(per_epoch * B) / epoch_s;
-    j["epoch_seconds"] = epoch_s;
-    if (cfg.merge) j["merge"] = {{"alive_before", ms.alive_before}, {"merged", ms.merged}, {"dead", ms.dead}};
-    {
-      int64_t units = 0;
-      for (uint8_t a : rnn_alive_units(model)) units += a;
-      j["alive_units"] = units;
-    }
-    j["layers"] = {layer_json(model.ih()), layer_json(model.hh()), layer_json(model.head())};
-    log.write(j);
-    model.save(ckpt, extra);
-    save_rnn_state(state_path, model, epoch, step, state_cfg);
-    prog.message(fmt::format("epoch {}: train loss {:.4f}, test {} {:.4f}, W_hh density {:.3f} ({}), PR {:.1f}",
-                             epoch, loss_sum / double(per_epoch), ev.acc >= 0 ? "acc" : "mse",
-                             ev.acc >= 0 ? ev.acc : ev.mse, model.hh().density(), format_name(model.hh().format()),
-                             ev.participation_ratio));
-    res.final_eval = ev;
-    res.epochs_done = epoch;
-  }
-  prog.finish();
-  if (start_epoch == cfg.epochs) {  // resumed after the last epoch: the same (deterministic) evaluation
-    res.final_eval = evaluate_rnn(model, task, task.test, cfg.eval_batch, cfg.metric_sequences);
-    res.epochs_done = cfg.epochs;
-  }
-  res.steps = step;
-  res.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-  res.checkpoint = ckpt;
-  return res;
+  RnnFamily fam(be, model_cfg, cfg, task);
+  RunSpec spec;
+  spec.out_dir = cfg.out_dir;
+  spec.label = cfg.label;
+  spec.epochs = cfg.epochs;
+  spec.resume = cfg.resume;
+  spec.quiet = cfg.quiet;
+  spec.backend = be.description();
+  TrainLoop loop(fam, spec);
+  return fam.result(loop.run());
 }
 
 }  // namespace neuroai

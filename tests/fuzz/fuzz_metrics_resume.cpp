@@ -10,7 +10,7 @@
 
 #include "fuzz_util.h"
 #include "kernels/error.h"
-#include "models/train_state.h"
+#include "engine/train_state.h"
 #include "tools/config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

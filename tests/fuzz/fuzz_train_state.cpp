@@ -12,7 +12,7 @@
 #include "fuzz_util.h"
 #include "kernels/error.h"
 #include "kernels/registry.h"
-#include "models/train_state.h"
+#include "engine/train_state.h"
 
 namespace {
 

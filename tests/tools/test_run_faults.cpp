@@ -22,7 +22,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/safetensors.h"
-#include "models/train_state.h"
+#include "engine/train_state.h"
 #include "run_util.h"
 
 namespace neuroai::test {

@@ -1,4 +1,4 @@
-#include "models/train_state.h"
+#include "engine/train_state.h"
 
 #include <filesystem>
 #include <fstream>

@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "backend_fixture.h"
-#include "models/train_state.h"
+#include "engine/train_state.h"
 
 namespace neuroai {
 namespace {
