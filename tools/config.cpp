@@ -285,6 +285,28 @@ std::string toml_line(const std::string& key, const OptType& t, const std::vecto
   return fmt::format("{} = [{}]\n", key, fmt::join(items, ", "));
 }
 
+// The run folder of a `train` command given without --out: the command's default (train mlp: runs/mlp,
+// train gru / rnn: runs/<cell>-<task>, train gnn: runs/gnn-<task>-<prune>), or, when that already holds a
+// run, the first free "<default>-2", "<default>-3", ..., so that a run never replaces an earlier one (as
+// Lightning's version_N). Set as the --out value, so the command, config.toml and `done` all see it.
+std::string free_run_dir(CLI::App* leaf) {
+  namespace fs = std::filesystem;
+  CLI::Option* out = leaf->get_option_no_throw("--out");
+  std::string base = option_value(leaf, "out");
+  if (base.empty()) {
+    const std::string name = leaf->get_name();
+    base = name == "gnn" ? fmt::format("runs/gnn-{}-{}", option_value(leaf, "task"), option_value(leaf, "edge-prune"))
+                         : fmt::format("runs/{}-{}", name, option_value(leaf, "task"));
+  }
+  auto taken = [](const fs::path& p) { return fs::exists(p) && !(fs::is_directory(p) && fs::is_empty(p)); };
+  std::string dir = base;
+  for (int k = 2; taken(dir); ++k) dir = fmt::format("{}-{}", base, k);
+  if (dir != base) fmt::print("{} holds an earlier run; this run goes to {}\n", base, dir);
+  out->add_result(dir);
+  out->run_callback();
+  return dir;
+}
+
 }  // namespace
 
 int run_selected(CLI::App* leaf, const std::function<int()>& run) {
@@ -293,12 +315,14 @@ int run_selected(CLI::App* leaf, const std::function<int()>& run) {
   const CLI::Option* json_opt = leaf->get_option_no_throw("--json");
   const bool json = json_opt && json_opt->get_group() == kGroup && json_opt->count() > 0;
   const bool is_train = path.rfind("train ", 0) == 0;
-  std::string run_dir = is_train ? option_value(leaf, "out") : "";
+  const CLI::Option* resume_opt = leaf->get_option_no_throw("--resume");
+  const bool resume = resume_opt && resume_opt->count() > 0;
+  const CLI::Option* out_opt = leaf->get_option_no_throw("--out");
+  std::string run_dir;
+  if (is_train && out_opt) run_dir = out_opt->count() > 0 ? option_value(leaf, "out") : free_run_dir(leaf);
   nlohmann::json line = {{"command", path}};
   if (!run_dir.empty()) line["run_dir"] = run_dir;
   int rc = kExitOk;
-  const CLI::Option* resume_opt = leaf->get_option_no_throw("--resume");
-  const bool resume = resume_opt && resume_opt->count() > 0;
   std::optional<RunDirLock> lock;  // held until `done` is written
   try {
     if (resume && fs::exists(fs::path(run_dir) / "done")) {
@@ -398,7 +422,41 @@ std::string option_value(const CLI::App* sub, const std::string& long_name) {
   return v.empty() ? "" : v.front();
 }
 
+void add_resume_option(CLI::App* cmd, std::string& run_dir) {
+  cmd->add_option("--resume", run_dir,
+                  "Continue the run in RUN_DIR from its last evaluation (its config.toml and state.safetensors; "
+                  "docs/STUDY.md)")
+      ->type_name("TEXT:DIR");  // as CLI11 names a directory option; checked by parse_with_config
+}
+
+// `neuroai train --resume RUN_DIR [options]`: the family from RUN_DIR/config.toml's `command`
+// ("train gru"), as if it had been given: argv with the family inserted after `train`, in *storage.
+// Empty when argv is not of that form.
+std::vector<char*> family_from_run(int argc, char** argv, std::vector<std::string>* storage) {
+  if (argc < 3 || std::string(argv[1]) != "train") return {};
+  std::string a = argv[2], dir;
+  if (a == "--resume" && argc >= 4) dir = argv[3];
+  else if (a.rfind("--resume=", 0) == 0) dir = a.substr(9);
+  else return {};
+  if (!std::filesystem::is_directory(dir)) throw ConfigError(fmt::format("--resume {}: no such run folder", dir));
+  const std::string path = (std::filesystem::path(dir) / "config.toml").string();
+  if (!std::filesystem::exists(path))
+    throw ConfigError(fmt::format("--resume {}: no config.toml there (not a run folder written by neuroai)", dir));
+  const std::string command = read_toml(path)["command"].value_or(std::string());
+  if (command.rfind("train ", 0) != 0)
+    throw ConfigError(fmt::format("--resume {}: {} names no `train <family>` command (command = \"{}\")", dir,
+                                  path, command));
+  storage->assign(argv, argv + argc);
+  storage->insert(storage->begin() + 2, command.substr(6));
+  std::vector<char*> out;
+  for (std::string& x : *storage) out.push_back(x.data());
+  return out;
+}
+
 void parse_with_config(CLI::App& app, int argc, char** argv) {
+  std::vector<std::string> storage;
+  if (std::vector<char*> with = family_from_run(argc, argv, &storage); !with.empty())
+    return parse_with_config(app, int(with.size()), with.data());
   app.parse(argc, argv);
   CLI::App* leaf = selected_leaf(app);
   if (!leaf) return;
@@ -421,6 +479,8 @@ void parse_with_config(CLI::App& app, int argc, char** argv) {
     std::string path = has_cfg ? cfg_opt->as<std::string>() : "";
     if (!has_cfg) {
       const std::string dir = resume_opt->as<std::string>();
+      if (!std::filesystem::is_directory(dir))
+        throw ConfigError(fmt::format("--resume {}: no such run folder", dir));
       path = (std::filesystem::path(dir) / "config.toml").string();
       if (!std::filesystem::exists(path))
         throw ConfigError(fmt::format("--resume {}: no config.toml there (not a run folder written by neuroai)", dir));

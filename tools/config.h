@@ -45,7 +45,12 @@ std::string resolved_config_toml(const CLI::App* sub);
 // Value of a string option by long name ("out") of a parsed subcommand, "" when absent.
 std::string option_value(const CLI::App* sub, const std::string& long_name);
 
-// Runs the selected command. For `train <family>` with an --out folder: writes RUN_DIR/config.toml
+// --resume RUN_DIR of a `train` command: continue the run from its config.toml and state.safetensors
+// (docs/STUDY.md). A missing folder, or one without config.toml, is refused by parse_with_config.
+void add_resume_option(CLI::App* cmd, std::string& run_dir);
+
+// Runs the selected command. For `train <family>` (its --out folder; without --out the next free
+// default, see free_run_dir in config.cpp): writes RUN_DIR/config.toml
 // first, removes RUN_DIR/done at the start and writes it (with the final metrics line) on success. Errors
 // print one line and give kExitRuntime; with --json one JSON line (status, exit, run_dir, final) ends
 // the output.

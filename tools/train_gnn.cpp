@@ -13,6 +13,7 @@
 #include "kernels/registry.h"
 #include "models/gnn_trainer.h"
 #include "tools/commands.h"
+#include "tools/config.h"
 
 namespace neuroai::tools {
 
@@ -36,7 +37,7 @@ struct GnnOptions {
 
 int run(const GnnOptions& o) {
   GnnTrainConfig tc = o.tc;
-  tc.out_dir = o.out.empty() ? fmt::format("runs/gnn-{}-{}", o.task, o.edge_prune) : o.out;
+  tc.out_dir = o.out;  // run_selected (tools/config.cpp) fills in the next free default
   tc.task = parse_gnn_task(o.task);
   tc.prune = parse_edge_prune(o.edge_prune);
   tc.schedule = parse_edge_schedule(o.schedule);
@@ -58,19 +59,6 @@ int run(const GnnOptions& o) {
     fmt::print("{}: {} nodes, {} edges (mean degree {:.2f}), {} classes, {} features; {} ({})\n", g.source, g.n,
                g.num_edges(), g.mean_degree(), g.num_classes(), g.n_features, backend->name(),
                backend->description());
-  std::filesystem::create_directories(tc.out_dir);
-  nlohmann::json config = {{"graph", g.source}, {"labels", o.src.labels}, {"features", o.src.features},
-                           {"task", o.task}, {"train_fraction", tc.train_fraction},
-                           {"test_edges", tc.test_edge_fraction}, {"edge_sparsity", tc.edge_sparsity},
-                           {"edge_prune", o.edge_prune}, {"prune_schedule", o.schedule},
-                           {"prune_start", tc.prune_start}, {"prune_end", tc.prune_end},
-                           {"prune_every", tc.prune_every}, {"prune_rate", tc.prune_rate},
-                           {"degree_guard", tc.degree_guard}, {"epochs", tc.epochs}, {"lr", tc.optim.lr},
-                           {"edge_lr", tc.edge_lr}, {"weight_decay", tc.optim.weight_decay}, {"seed", tc.seed},
-                           {"backend", backend->name()}, {"model", mc.to_json()}};
-  // A resume keeps the run's config.json; one killed before writing it gets it now.
-  if (!tc.resume || !std::filesystem::exists(tc.out_dir + "/config.json"))
-    write_file_atomic(tc.out_dir + "/config.json", config.dump(2) + "\n");
   const GnnTrainResult r = train_gnn(*backend, g, mc, tc);
   const auto& f = r.final;
   auto get = [&](const char* k) { return f.contains(k) && f[k].is_number() ? f[k].get<double>() : NAN; };
@@ -151,10 +139,7 @@ void add_options(CLI::App* cmd, GnnOptions& o) {
       ->check(CLI::IsMember(backend_choices()))
       ->capture_default_str();
   cmd->add_flag("--quiet", o.tc.quiet, "No progress bar");
-  cmd->add_option("--resume", o.resume,
-                  "Continue the run in RUN_DIR from its last metrics line (its config.toml and state.safetensors; "
-                  "docs/STUDY.md)")
-      ->check(CLI::ExistingDirectory);
+  add_resume_option(cmd, o.resume);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "kernels/registry.h"
 #include "models/mlp_trainer.h"
 #include "tools/commands.h"
+#include "tools/config.h"
 #include "tools/optim_options.h"
 
 namespace neuroai::tools {
@@ -208,10 +209,7 @@ Command add_train_mlp(CLI::App& app) {
       ->check(non_negative())
       ->capture_default_str();
   cmd->add_flag("--quiet", o->tc.quiet, "No progress output (results still print)");
-  cmd->add_option("--resume", o->resume,
-                  "Continue the run in RUN_DIR from its last epoch (its config.toml and state.safetensors; "
-                  "docs/STUDY.md)")
-      ->check(CLI::ExistingDirectory);
+  add_resume_option(cmd, o->resume);
   return {cmd, [o]() { return run(*o); }};
 }
 

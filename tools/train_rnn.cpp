@@ -17,6 +17,7 @@
 #include "kernels/registry.h"
 #include "models/rnn_trainer.h"
 #include "tools/commands.h"
+#include "tools/config.h"
 #include "tools/optim_options.h"
 
 namespace neuroai::tools {
@@ -68,7 +69,7 @@ int run(CellKind cell, const RnnOptions& o) {
   parse_seq_task(tcfg.task);
   NEUROAI_CHECK(tcfg.seq_len >= 0, "--seq-len is {} (expected >= 1, or 0 for the task's default)", tcfg.seq_len);
   RnnTrainConfig tc = o.tc;
-  tc.out_dir = o.out.empty() ? fmt::format("runs/{}-{}", cell_name(cell), tcfg.task) : o.out;
+  tc.out_dir = o.out;  // run_selected (tools/config.cpp) fills in the next free default
   apply_optim_options(o.optim, tc.optim, tc.lr);
   tc.score = parse_prune_score(o.prune_score);
   tc.per_gate_block = o.prune_blocks == "gate";
@@ -95,16 +96,6 @@ int run(CellKind cell, const RnnOptions& o) {
   mc.validate();
   if (!tc.quiet) fmt::print("{} {} on {} ({}), {}\n", cell_name(cell), mc.hidden, task.describe(), backend->name(),
                             backend->description());
-  std::filesystem::create_directories(tc.out_dir);
-  nlohmann::json config = {{"model", mc.to_json()}, {"task", task_json(tcfg)}, {"sparsity", tc.sparsity},
-                           {"prune_score", o.prune_score}, {"prune_blocks", o.prune_blocks}, {"epochs", tc.epochs},
-                           {"batch", tc.batch}, {"lr", o.optim.lr}, {"optimizer", o.optim.optimizer},
-                           {"lr_schedule", o.optim.lr_schedule}, {"clip", tc.clip}, {"seed", tc.seed},
-                           {"backend", backend->name()}, {"idr_l1", tc.idr.l1}, {"idr_pr", tc.idr.pr},
-                           {"merge", tc.merge}, {"merge_threshold", tc.merge_threshold}};
-  // A resume keeps the run's config.json; one killed before writing it gets it now.
-  if (!tc.resume || !std::filesystem::exists(tc.out_dir + "/config.json"))
-    write_file_atomic(tc.out_dir + "/config.json", config.dump(2) + "\n");
   const RnnTrainResult r = train_rnn(*backend, mc, tc, task);
   fmt::print("\nresult ({} epochs, {} steps, {:.0f} s):\n", r.epochs_done, r.steps, r.train_seconds);
   print_eval(r.final_eval);
@@ -184,10 +175,7 @@ void add_options(CLI::App* cmd, RnnOptions& o, CellKind cell) {
       ->check(in_range(0.0, 1.0))
       ->capture_default_str();
   cmd->add_flag("--quiet", o.tc.quiet, "No progress bar");
-  cmd->add_option("--resume", o.resume,
-                  "Continue the run in RUN_DIR from its last epoch (its config.toml and state.safetensors; "
-                  "docs/STUDY.md)")
-      ->check(CLI::ExistingDirectory);
+  add_resume_option(cmd, o.resume);
 }
 
 Command add_cell(CLI::App& app, CellKind cell) {

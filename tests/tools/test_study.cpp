@@ -209,6 +209,51 @@ TEST(StudyTools, EvalOfAGnnCheckpointReportsTheRunsAccuracy) {
   EXPECT_NE(r.out.find("the run reported test_acc"), std::string::npos) << r.out;
 }
 
+// A run without --out takes the command's default folder, or the next free "-2", "-3" when that holds
+// an earlier run; --json ends with the final metrics either way.
+TEST(StudyRunDir, RunsWithoutOutNeverReplaceAnEarlierRun) {
+  const fs::path d = scratch("free-run-dir");
+  const std::string cmd = "cd " + d.string() + " && " + kExe +
+                          " train gnn --graph sbm:n=120,k=2,deg=6 --epochs 4 --eval-every 2 --null-replicates 0 "
+                          "--threads 1 --quiet --json";
+  for (const char* expected : {"runs/gnn-nodes-hebbian", "runs/gnn-nodes-hebbian-2", "runs/gnn-nodes-hebbian-3"}) {
+    const Result r = sh(cmd);
+    ASSERT_EQ(r.rc, 0) << r.out;
+    const auto j = nlohmann::json::parse(r.out.substr(r.out.rfind("\n{") + 1));
+    EXPECT_EQ(j["run_dir"], expected) << r.out;
+    EXPECT_TRUE(j["final"].contains("test_acc")) << r.out;
+    EXPECT_TRUE(fs::exists(d / expected / "done")) << expected;
+    EXPECT_TRUE(fs::exists(d / expected / "config.toml")) << expected;
+  }
+  // The first run's files are the first run's: its metrics were not rewritten by the later runs.
+  EXPECT_EQ(metrics(d / "runs/gnn-nodes-hebbian").size(), 3u);  // epochs 2, 4 and the final line
+}
+
+// `neuroai train --resume RUN_DIR` takes the family from the run's config.toml.
+TEST(StudyResume, TrainResumeTakesTheFamilyFromTheRun) {
+  const fs::path d = scratch("resume-family");
+  const fs::path run = d / "run";
+  ASSERT_EQ(sh(kExe + " train gru --task sines --seq-len 8 --hidden 8 --groups 2 --epochs 2 --batch 16 "
+                      "--train-limit 64 --test-limit 16 --threads 1 --backend cpu --quiet --out " + run.string()).rc,
+            0);
+  const std::string full = slurp(run / "metrics.jsonl");
+  // As a kill after the last state but before `done` leaves it: the resume has nothing left to train.
+  fs::remove(run / "done");
+  const Result r = sh(kExe + " train --resume " + run.string());
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("resuming after epoch 2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("24x1"), std::string::npos) << r.out;  // W_ih of 3 gates x 8 units: the GRU ran
+  EXPECT_TRUE(fs::exists(run / "done"));
+  EXPECT_EQ(slurp(run / "metrics.jsonl"), full);
+  const Result missing = sh(kExe + " train --resume " + (d / "nothing").string());
+  EXPECT_EQ(missing.rc, 2);
+  EXPECT_NE(missing.out.find("--resume " + (d / "nothing").string() + ": no such run folder"), std::string::npos)
+      << missing.out;
+  const Result not_a_run = sh(kExe + " train --resume " + d.string());
+  EXPECT_EQ(not_a_run.rc, 2);
+  EXPECT_NE(not_a_run.out.find("no config.toml there"), std::string::npos) << not_a_run.out;
+}
+
 TEST(StudyTools, InspectAndExport) {
   SKIP_WITHOUT_DATA();
   const fs::path d = scratch("inspect");
