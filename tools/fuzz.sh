@@ -4,7 +4,8 @@
 #   tools/fuzz.sh smoke [SECONDS]    each target for SECONDS (default 20) on its committed corpus; fails on
 #                                    any finding (the CI step)
 #   tools/fuzz.sh campaign SECONDS   each target for SECONDS, growing a corpus under build-fuzz/campaign/;
-#                                    prints executions, time and corpus size per target
+#                                    prints executions, wall and CPU time and corpus size per
+#                                    target
 #   tools/fuzz.sh run TARGET [ARGS]  one target on its corpus with the usual limits, libFuzzer ARGS added
 # Environment: FUZZ_BUILD_DIR (default build-fuzz), JOBS (build, default 2), TARGETS (default: all).
 # A finding leaves its input as build-fuzz/findings/<target>/crash-* (or leak-, timeout-, oom-).
@@ -62,16 +63,20 @@ run_target() {
   local bin="$BUILD_DIR/tests/fuzz/$t" log="$BUILD_DIR/logs/$t.log" findings="$BUILD_DIR/findings/$t"
   [ -x "$bin" ] || { echo "fuzz: $bin is missing; run tools/fuzz.sh build" >&2; return 1; }
   mkdir -p "$BUILD_DIR/logs" "$findings" "$corpus"
-  local start=$SECONDS rc=0
+  local start=$SECONDS rc=0 cpu_file
+  cpu_file=$(mktemp)
+  # The CPU seconds (user + system) beside the wall time: on a shared machine the two differ.
   # shellcheck disable=SC2046
-  ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0} OMP_NUM_THREADS=1 \
-    "$bin" $(target_args "$t") -max_total_time="$secs" -print_final_stats=1 -artifact_prefix="$findings/" \
-    "$corpus" "$@" >"$log" 2>&1 || rc=$?
-  local execs units
+  { TIMEFORMAT='%U %S'; time ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0} \
+    OMP_NUM_THREADS=1 "$bin" $(target_args "$t") -max_total_time="$secs" -print_final_stats=1 \
+    -artifact_prefix="$findings/" "$corpus" "$@" >"$log" 2>&1; } 2>"$cpu_file" || rc=$?
+  local execs units cpu
   execs=$(grep -oE "stat::number_of_executed_units: *[0-9]+" "$log" | grep -oE "[0-9]+$" || echo "?")
   units=$(find "$corpus" -type f | wc -l)
-  printf "%-22s %s  execs %-10s time %4ss  corpus %5s files\n" "$t" "$([ $rc -eq 0 ] && echo ok || echo FAIL)" \
-    "$execs" "$((SECONDS - start))" "$units"
+  cpu=$(awk '{printf "%.0f", $1 + $2}' "$cpu_file")
+  rm -f "$cpu_file"
+  printf "%-22s %s  execs %-10s time %4ss  cpu %4ss  corpus %5s files\n" "$t" \
+    "$([ $rc -eq 0 ] && echo ok || echo FAIL)" "$execs" "$((SECONDS - start))" "$cpu" "$units"
   if [ $rc -ne 0 ]; then
     grep -E "ERROR|SUMMARY|invariant|runtime error|Test unit written|terminate|what\(\)" "$log" | head -20 >&2
     echo "fuzz: $t failed (exit $rc); log $log, input in $findings/" >&2
