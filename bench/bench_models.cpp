@@ -104,7 +104,7 @@ void BM_MlpTrainStep_cpu(benchmark::State& state) {
   std::vector<PrunableLayer> layers;
   std::vector<const SparseLinear*> ls;
   for (int i = 0; i < model.num_layers(); ++i) {
-    model.layer(i).set_auto_csr(false);
+    model.layer(i).set_handoff({SparseFormat::Dense});
     layers.push_back(PrunableLayer{&model.layer(i), Sheet{1, int32_t(model.layer(i).in())},
                                    Sheet{1, int32_t(model.layer(i).out())}, i == model.num_hidden()});
     ls.push_back(&model.layer(i));
@@ -147,7 +147,7 @@ void BM_GruTrainStep_cpu(benchmark::State& state) {
   rc.readout = SeqReadout::ClassifyLast;
   rc.seed = 1;
   RnnModel model(*be, rc);
-  for (SparseLinear* l : {&model.ih(), &model.hh(), &model.head()}) l->set_auto_csr(false);
+  for (SparseLinear* l : {&model.ih(), &model.hh(), &model.head()}) l->set_handoff({SparseFormat::Dense});
   if (density < 1.0) prune_rnn(model, 1.0 - density, PruneScore::Magnitude, true);
   set_format(model.ih(), format, kSteps * kBatch);
   set_format(model.hh(), format, kBatch);

@@ -69,7 +69,7 @@ BreakEvenTable measure_break_even(Backend& b, int64_t batch, int64_t in, int64_t
 
   BreakEvenTable t;
   SparseLinear dense(b, in, out, 7, true, "break-even dense");
-  dense.set_auto_csr(false);
+  dense.set_handoff({SparseFormat::Dense});
   auto time_dense = [&] {
     return time_ms(b, [&] {
       dense.forward(x.cview(), y.view());

@@ -197,11 +197,42 @@ void SparseLinear::apply_pruning() {
   if (format_ == WeightFormat::Dense) {
     w_.apply_mask();
     alive_count_ = b_->count_nonzero(w_.mask(), in_ * out_);
-    if (auto_csr_ && last_batch_ > 0) maybe_to_csr(last_batch_);
+    if (handoff_.format == SparseFormat::Auto && handoff_.switch_density > 0.0) {
+      if (density() < handoff_.switch_density) to_csr();
+    } else if (handoff_.format == SparseFormat::Auto && last_batch_ > 0) {
+      maybe_to_csr(last_batch_);
+    }
   } else {
     compact_csr();
   }
   if (has_bias_) b_param_.apply_mask();
+}
+
+void SparseLinear::set_handoff(const HandoffPolicy& p) {
+  p.validate();
+  handoff_ = p;
+  if (p.format == SparseFormat::Csr && format_ == WeightFormat::Dense) to_csr();
+}
+
+const char* sparse_format_name(SparseFormat f) {
+  switch (f) {
+    case SparseFormat::Auto: return "auto";
+    case SparseFormat::Dense: return "dense";
+    case SparseFormat::Csr: return "csr";
+  }
+  return "?";
+}
+
+SparseFormat parse_sparse_format(const std::string& s) {
+  if (s == "auto") return SparseFormat::Auto;
+  if (s == "dense") return SparseFormat::Dense;
+  if (s == "csr") return SparseFormat::Csr;
+  NEUROAI_FAIL("--sparse-format: expected auto, dense or csr, got '{}'", s);
+}
+
+void HandoffPolicy::validate() const {
+  NEUROAI_CHECK(switch_density >= 0.0 && switch_density <= 1.0, "--switch-density must be in [0, 1], got {}",
+                switch_density);
 }
 
 bool SparseLinear::maybe_to_csr(int64_t batch) {

@@ -18,6 +18,23 @@ namespace neuroai {
 enum class WeightFormat { Dense, Csr };
 const char* format_name(WeightFormat f);  // "dense" / "csr"
 
+// When a layer goes from dense to CSR: one policy, with one option name and one set of values
+// (--sparse-format auto|dense|csr, --switch-density), in every family.
+enum class SparseFormat { Auto, Dense, Csr };
+const char* sparse_format_name(SparseFormat f);          // "auto", "dense", "csr"
+SparseFormat parse_sparse_format(const std::string& s);  // Error naming the value otherwise
+struct HandoffPolicy {
+  // auto: after each pruning, hand a dense layer over to CSR below the threshold; dense: never; csr: CSR
+  // from the start.
+  SparseFormat format = SparseFormat::Auto;
+  // auto: the threshold density; 0 = break_even_density measured for the layer's shape and the batch of
+  // its last forward().
+  double switch_density = 0.0;
+  bool measured() const { return format == SparseFormat::Auto && switch_density <= 0.0; }
+  // Error "--switch-density must be in [0, 1], got ..." otherwise.
+  void validate() const;
+};
+
 class SparseLinear {
 public:
   SparseLinear() = default;
@@ -61,14 +78,15 @@ public:
   PruneTarget prune_target(const float* score = nullptr);
   // Dense: W, grad and moments zeroed where the mask is 0. CSR: values, grads, moments and column
   // indices compacted to the alive entries, row pointers and the transposed pattern rebuilt, all on the
-  // backend. Then, when auto CSR is on and the layer is dense, converts it if density() is below
-  // break_even_density for the batch size of the last forward().
+  // backend. Then the hand-off policy: a dense layer under SparseFormat::Auto converts when density() is
+  // below its switch density, or below break_even_density for the batch size of the last forward().
   void apply_pruning();
   // Current alive count, counted on the backend (sees flags cleared since the last apply_pruning()).
   int64_t alive() const;
-  // Automatic dense -> CSR hand-off in apply_pruning() (default on).
-  void set_auto_csr(bool on) { auto_csr_ = on; }
-  bool auto_csr() const { return auto_csr_; }
+  // The hand-off policy of apply_pruning() (default: auto at the measured break-even). SparseFormat::Csr
+  // converts a dense layer now.
+  void set_handoff(const HandoffPolicy& p);
+  const HandoffPolicy& handoff() const { return handoff_; }
   // Converts when density() < break_even_density(backend, batch, in, out); returns true if it did.
   bool maybe_to_csr(int64_t batch);
   // Hand-off: dense + mask -> CSR on the backend (alive entries kept even when 0; grads and moments
@@ -118,7 +136,7 @@ private:
   bool has_bias_ = false;
   WeightFormat format_ = WeightFormat::Dense;
   int64_t alive_count_ = 0;
-  bool auto_csr_ = true;
+  HandoffPolicy handoff_;
   int64_t last_batch_ = 0;
 
   Param w_;        // dense: (out, in) with mask; CSR: (nnz) values

@@ -19,15 +19,6 @@
 
 namespace neuroai {
 
-const char* sparse_format_name(SparseFormat f) {
-  switch (f) {
-    case SparseFormat::Auto: return "auto";
-    case SparseFormat::Dense: return "dense";
-    case SparseFormat::Csr: return "csr";
-  }
-  return "?";
-}
-
 void TrainConfig::validate() const {
   NEUROAI_CHECK(epochs >= 1, "--epochs must be >= 1, got {}", epochs);
   NEUROAI_CHECK(batch >= 1, "--batch must be >= 1, got {}", batch);
@@ -38,8 +29,7 @@ void TrainConfig::validate() const {
   NEUROAI_CHECK(prune.every >= 1, "--prune-every must be >= 1, got {}", prune.every);
   NEUROAI_CHECK(prune.rounds >= 1, "--rounds must be >= 1, got {}", prune.rounds);
   NEUROAI_CHECK(prune.distance_weight >= 0.0, "--distance-weight must be >= 0, got {}", prune.distance_weight);
-  NEUROAI_CHECK(switch_density >= 0.0 && switch_density <= 1.0, "--switch-density must be in [0, 1], got {}",
-                switch_density);
+  handoff.validate();
   NEUROAI_CHECK(idr.l1 >= 0.0f && idr.entropy >= 0.0f && idr.pr >= 0.0f,
                 "IDR weights must be >= 0 (--idr-l1 {}, --idr-entropy {}, --idr-pr {})", idr.l1, idr.entropy, idr.pr);
   NEUROAI_CHECK(spatial.alpha >= 0.0f, "--spatial-loss must be >= 0, got {}", spatial.alpha);
@@ -148,8 +138,8 @@ nlohmann::json train_config_json(const TrainConfig& c) {
       {"distance_weight", c.prune.distance_weight},
       {"rounds", c.prune.rounds},
       {"rewind_step", c.prune.rewind_step},
-      {"sparse_format", sparse_format_name(c.sparse_format)},
-      {"switch_density", c.switch_density},
+      {"sparse_format", sparse_format_name(c.handoff.format)},
+      {"switch_density", c.handoff.switch_density},
       {"idr_l1", c.idr.l1},
       {"idr_entropy", c.idr.entropy},
       {"idr_pr", c.idr.pr},
@@ -265,11 +255,7 @@ public:
     }
     layers_ = prunable_layers(model_);
     handoff_.assign(size_t(model_.num_layers()), -1);
-    const bool manual = cfg.sparse_format != SparseFormat::Auto || cfg.switch_density > 0.0;
-    for (int i = 0; i < model_.num_layers(); ++i) {
-      model_.layer(i).set_auto_csr(!manual);
-      if (cfg.sparse_format == SparseFormat::Csr) model_.layer(i).to_csr();
-    }
+    for (int i = 0; i < model_.num_layers(); ++i) model_.layer(i).set_handoff(cfg.handoff);
   }
 
   int epochs() const { return cfg_.epochs * phases_; }
@@ -333,7 +319,7 @@ public:
     b_.synchronize();
     const double ms = 1e3 * seconds_since(t0);
     step_ms_ += ms;
-    const bool any_csr = cfg_.sparse_format == SparseFormat::Csr ||
+    const bool any_csr = cfg_.handoff.format == SparseFormat::Csr ||
                          std::any_of(handoff_.begin(), handoff_.end(), [](int64_t h) { return h >= 0; });
     (any_csr ? csr_ms_ : dense_ms_) += ms;
     ++(any_csr ? csr_steps_ : dense_steps_);
@@ -441,7 +427,7 @@ public:
     }
     for (int i = 0; i < model_.num_layers(); ++i) {
       model_.layer(i) = std::move(layers[size_t(i)]);
-      model_.layer(i).set_auto_csr(cfg_.sparse_format == SparseFormat::Auto && cfg_.switch_density <= 0.0);
+      model_.layer(i).set_handoff(cfg_.handoff);
     }
     pruner_->load_state(f, "pruner.", layers_);  // layers_ point at the model's (now restored) layers
     for (size_t l = 0; l < spatial_.size(); ++l) spatial_[l].rng() = rngs[l];
@@ -467,17 +453,14 @@ public:
   }
 
 private:
-  // After masks changed (in `epoch`): the manual hand-off rule, and hand-off bookkeeping.
+  // After masks changed (in `epoch`; the layers handed themselves over to CSR by their policy): the
+  // hand-off bookkeeping and the structure event.
   void after_structure_change(TrainLoop& loop, int epoch) {
     const int64_t step = loop.step();
-    for (int i = 0; i < model_.num_layers(); ++i) {
-      auto& l = model_.layer(i);
-      if (cfg_.sparse_format == SparseFormat::Auto && cfg_.switch_density > 0.0 && l.format() == WeightFormat::Dense &&
-          l.density() < cfg_.switch_density)
-        l.to_csr();
-      if (l.format() == WeightFormat::Csr && handoff_[size_t(i)] < 0 && cfg_.sparse_format != SparseFormat::Csr)
+    for (int i = 0; i < model_.num_layers(); ++i)
+      if (model_.layer(i).format() == WeightFormat::Csr && handoff_[size_t(i)] < 0 &&
+          cfg_.handoff.format != SparseFormat::Csr)
         handoff_[size_t(i)] = step;
-    }
     // Step times after the latest hand-off only.
     if (std::any_of(handoff_.begin(), handoff_.end(), [&](int64_t h) { return h == step; })) {
       csr_ms_ = 0.0;

@@ -17,9 +17,6 @@
 
 namespace neuroai {
 
-enum class SparseFormat { Auto, Dense, Csr };
-const char* sparse_format_name(SparseFormat f);  // "auto", "dense", "csr"
-
 struct TrainConfig {
   std::string out_dir = "runs/mlp";
   int epochs = 10;  // iterative pruning: per round (rounds + 1 training phases)
@@ -28,8 +25,7 @@ struct TrainConfig {
   OptimConfig optim;
   LrConfig lr;
   PruneConfig prune;
-  SparseFormat sparse_format = SparseFormat::Auto;
-  double switch_density = 0.0;  // > 0: hand over to CSR below this density; 0: measured break-even
+  HandoffPolicy handoff;  // --sparse-format, --switch-density (every layer)
   IdrConfig idr;
   SpatialLossConfig spatial;
   bool merge = false;  // SPEC §2.7 after every epoch

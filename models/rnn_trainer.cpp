@@ -62,6 +62,7 @@ void RnnTrainConfig::validate() const {
   NEUROAI_CHECK(prune_every >= 1, "train rnn: prune_every is {} (expected >= 1)", prune_every);
   NEUROAI_CHECK(relevance_beta >= 0.0f && relevance_beta < 1.0f, "train rnn: relevance beta {} (expected [0, 1))",
                 relevance_beta);
+  handoff.validate();
   NEUROAI_CHECK(eval_batch >= 1, "train rnn: eval batch is {} (expected >= 1)", eval_batch);
   NEUROAI_CHECK(!out_dir.empty(), "train rnn: the run directory is empty");
 }
@@ -240,26 +241,29 @@ void prune_layer(Backend& be, SparseLinear& l, const std::vector<float>* rel, do
 
 // The options a resumed run must share with the run that saved the state.
 nlohmann::json train_config_json(const RnnTrainConfig& c, const SeqTask& task) {
-  return {{"epochs", c.epochs},
-          {"batch", c.batch},
-          {"seed", c.seed},
-          {"optim", optim_json(c.optim, c.lr)},
-          {"clip", c.clip},
-          {"sparsity", c.sparsity},
-          {"score", prune_score_name(c.score)},
-          {"prune_start", c.prune_start},
-          {"prune_end", c.prune_end},
-          {"prune_every", c.prune_every},
-          {"per_gate_block", c.per_gate_block},
-          {"relevance_beta", c.relevance_beta},
-          {"switch_density", c.switch_density},
-          {"never_csr", c.never_csr},
-          {"idr", {c.idr.l1, c.idr.entropy, c.idr.pr}},
-          {"merge", {c.merge, c.merge_threshold, c.merge_max_fraction, c.merge_probe}},
-          {"eval_batch", c.eval_batch},
-          {"metric_sequences", c.metric_sequences},
-          {"extra_metadata", c.extra_metadata},
-          {"task", task.describe()}};
+  nlohmann::json j = {{"epochs", c.epochs},
+                      {"batch", c.batch},
+                      {"seed", c.seed},
+                      {"optim", optim_json(c.optim, c.lr)},
+                      {"clip", c.clip},
+                      {"sparsity", c.sparsity},
+                      {"score", prune_score_name(c.score)},
+                      {"prune_start", c.prune_start},
+                      {"prune_end", c.prune_end},
+                      {"prune_every", c.prune_every},
+                      {"per_gate_block", c.per_gate_block},
+                      {"relevance_beta", c.relevance_beta},
+                      {"switch_density", c.handoff.switch_density},
+                      {"never_csr", c.handoff.format == SparseFormat::Dense},
+                      {"idr", {c.idr.l1, c.idr.entropy, c.idr.pr}},
+                      {"merge", {c.merge, c.merge_threshold, c.merge_max_fraction, c.merge_probe}},
+                      {"eval_batch", c.eval_batch},
+                      {"metric_sequences", c.metric_sequences},
+                      {"extra_metadata", c.extra_metadata},
+                      {"task", task.describe()}};
+  // Only when used, so that states written before the csr format existed still resume.
+  if (c.handoff.format == SparseFormat::Csr) j["sparse_format"] = "csr";
+  return j;
 }
 
 }  // namespace
@@ -407,7 +411,7 @@ public:
         per_epoch_(task.train.n / B_), total_(per_epoch_ * cfg.epochs),
         sched_(GmpSchedule::from_fractions(0.0, cfg.sparsity, total_, cfg.prune_start, cfg.prune_end, cfg.prune_every)),
         pruning_(cfg.sparsity > 0.0), bt_(be, task, B_) {
-    for (SparseLinear* l : {&model_.ih(), &model_.hh(), &model_.head()}) l->set_auto_csr(false);
+    set_handoff();
     if (cfg.idr.any()) idr_ = std::make_unique<IdrRegularizer>(be, cfg.idr, T_ * B_, model_.hidden());
     extra_ = cfg.extra_metadata;
     extra_["task"] = seq_task_name(task.kind);
@@ -446,9 +450,7 @@ public:
     model_.step(cfg_.optim, lr, step);
     if (pruning_ && cfg_.score == PruneScore::Relevance) model_.update_relevance(cfg_.relevance_beta);
     if (pruning_ && sched_.is_prune_step(step)) {
-      prune_rnn(model_, sched_.sparsity_at(step), cfg_.score, cfg_.per_gate_block);
-      hand_off(model_.ih(), T_ * B_);
-      hand_off(model_.hh(), B_);
+      prune_rnn(model_, sched_.sparsity_at(step), cfg_.score, cfg_.per_gate_block);  // hands off by policy
       loop.structure_event("prune", epoch, {{"sparsity_target", sched_.sparsity_at(step)}, {"layers", layers_json()}});
     }
     loss_sum_ += loss;
@@ -541,7 +543,7 @@ public:
     model_.ih() = std::move(layers[0]);
     model_.hh() = std::move(layers[1]);
     model_.head() = std::move(layers[2]);
-    for (SparseLinear* l : {&model_.ih(), &model_.hh(), &model_.head()}) l->set_auto_csr(false);
+    set_handoff();
     model_.set_relevance_host(r_ih, r_hh);
   }
 
@@ -556,14 +558,11 @@ public:
   }
 
 private:
-  // The hand-off after a prune event: a fixed density (--switch-density), the measured break-even, or never.
-  void hand_off(SparseLinear& l, int64_t batch) {
-    if (cfg_.never_csr || l.format() == WeightFormat::Csr || l.density() >= 1.0) return;
-    if (cfg_.switch_density > 0.0) {
-      if (l.density() < cfg_.switch_density) l.to_csr();
-    } else {
-      l.maybe_to_csr(batch);
-    }
+  // The pruned matrices follow the run's policy; the readout, never pruned, stays dense.
+  void set_handoff() {
+    model_.ih().set_handoff(cfg_.handoff);
+    model_.hh().set_handoff(cfg_.handoff);
+    model_.head().set_handoff({SparseFormat::Dense});
   }
 
   nlohmann::json layers_json() const {

@@ -52,8 +52,7 @@ struct RnnTrainConfig {
   int64_t prune_every = 100;
   bool per_gate_block = true;      // false: one ranking per matrix
   float relevance_beta = 0.99f;    // SPEC §6.4 beta
-  double switch_density = 0.0;     // > 0: hand over to CSR below this density; 0: measured break-even
-  bool never_csr = false;          // keep the dense format
+  HandoffPolicy handoff;           // W_ih and W_hh (--sparse-format, --switch-density); the readout stays dense
   IdrConfig idr;                   // on the hidden states, (batch, time) as samples
   // SPEC §6.4 structured merge after every epoch: units of the same phase group whose activity traces
   // over (b, t) on merge_probe training sequences have cosine >= merge_threshold.

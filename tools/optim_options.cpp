@@ -27,6 +27,17 @@ void add_optim_options(CLI::App* cmd, OptimOptions& o) {
   cmd->add_option("--warmup", o.warmup, "Linear warm-up, fraction of training")->capture_default_str();
 }
 
+void add_handoff_options(CLI::App* cmd, std::string& format, double& switch_density) {
+  cmd->add_option("--sparse-format", format,
+                  "Weight format: auto (dense, then CSR once a layer's density is below the break-even measured on "
+                  "this backend or --switch-density), dense, csr (from the start)")
+      ->check(CLI::IsMember({"auto", "dense", "csr"}))
+      ->capture_default_str();
+  cmd->add_option("--switch-density", switch_density,
+                  "auto format: hand over to CSR below this density instead of the measured break-even (0 = measure)")
+      ->capture_default_str();
+}
+
 void apply_optim_options(const OptimOptions& o, OptimConfig& optim, LrConfig& lr) {
   optim.kind = o.optimizer == "sgd" ? OptimKind::Sgd : OptimKind::Adam;
   optim.lr = o.lr;

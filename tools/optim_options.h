@@ -23,6 +23,10 @@ struct OptimOptions {
 // --optimizer, --lr, --momentum, --weight-decay, --lr-schedule, --lr-step-every, --lr-gamma, --warmup.
 void add_optim_options(CLI::App* cmd, OptimOptions& o);
 
+// --sparse-format auto|dense|csr and --switch-density: the hand-off policy (engine HandoffPolicy) of every
+// pruned layer, spelled alike by every command. `format` is parsed by parse_sparse_format.
+void add_handoff_options(CLI::App* cmd, std::string& format, double& switch_density);
+
 // Fills optim and lr from o; Error naming the option when the step schedule has no --lr-step-every
 // (it would silently train at a constant rate).
 void apply_optim_options(const OptimOptions& o, OptimConfig& optim, LrConfig& lr);

@@ -54,8 +54,6 @@ const std::map<std::string, PruneMethod> kPrune = {{"gradual", PruneMethod::Grad
 const std::map<std::string, PruneAllocation> kAlloc = {{"layerwise", PruneAllocation::Layerwise},
                                                        {"global", PruneAllocation::Global},
                                                        {"tile", PruneAllocation::Tile}};
-const std::map<std::string, SparseFormat> kFormat = {
-    {"auto", SparseFormat::Auto}, {"dense", SparseFormat::Dense}, {"csr", SparseFormat::Csr}};
 
 std::vector<std::string> keys(const auto& m) {
   std::vector<std::string> k;
@@ -96,7 +94,7 @@ int run(const MlpOptions& o) {
   apply_optim_options(o.optim, tc.optim, tc.lr);
   tc.prune.method = kPrune.at(o.prune);
   tc.prune.allocation = kAlloc.at(o.allocation);
-  tc.sparse_format = kFormat.at(o.sparse_format);
+  tc.handoff.format = parse_sparse_format(o.sparse_format);
   tc.resume = !o.resume.empty();
   tc.validate();
 
@@ -194,14 +192,7 @@ Command add_train_mlp(CLI::App& app) {
                   "Iterative: rewind survivors and the LR schedule to this step")
       ->capture_default_str();
   add_optim_options(cmd, o->optim);
-  cmd->add_option("--sparse-format", o->sparse_format,
-                  "Weight format: auto (dense, then CSR once a layer's density is below the break-even measured on "
-                  "this backend or --switch-density), dense, csr (from the start)")
-      ->check(CLI::IsMember(keys(kFormat)))
-      ->capture_default_str();
-  cmd->add_option("--switch-density", o->tc.switch_density,
-                  "auto format: hand over to CSR below this density instead of the measured break-even (0 = measure)")
-      ->capture_default_str();
+  add_handoff_options(cmd, o->sparse_format, o->tc.handoff.switch_density);
   cmd->add_option("--train-limit", o->train_limit, "Use only the first N training samples (0 = all)")
       ->check(non_negative())
       ->capture_default_str();

@@ -73,7 +73,7 @@ int run(CellKind cell, const RnnOptions& o) {
   apply_optim_options(o.optim, tc.optim, tc.lr);
   tc.score = parse_prune_score(o.prune_score);
   tc.per_gate_block = o.prune_blocks == "gate";
-  tc.never_csr = o.sparse_format == "dense";
+  tc.handoff.format = parse_sparse_format(o.sparse_format);
   tc.label = fmt::format("train {}", cell_name(cell));
   tc.resume = !o.resume.empty();
   tc.extra_metadata["task_config"] = task_json(tcfg).dump();
@@ -156,11 +156,7 @@ void add_options(CLI::App* cmd, RnnOptions& o, CellKind cell) {
       ->capture_default_str();
   cmd->add_option("--idr-pr", o.tc.idr.pr, "IDR: participation-ratio penalty on hidden states (SPEC 3.3)")
       ->capture_default_str();
-  cmd->add_option("--sparse-format", o.sparse_format, "auto (CSR below the break-even) or dense")
-      ->check(CLI::IsMember({"auto", "dense"}))
-      ->capture_default_str();
-  cmd->add_option("--switch-density", o.tc.switch_density, "Hand over to CSR below this density (0 = measured)")
-      ->capture_default_str();
+  add_handoff_options(cmd, o.sparse_format, o.tc.handoff.switch_density);
   cmd->add_option("--train-limit", o.task.train_limit, "Training sequences (0 = all / 10000 synthetic)")
       ->check(non_negative())
       ->capture_default_str();

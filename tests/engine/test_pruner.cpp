@@ -21,7 +21,7 @@ struct Net {
     std::string name = "l";
     name += std::to_string(layers.size());  // (not "l" + ...: GCC 12 warns -Wrestrict on that)
     layers.emplace_back(b, in, out, layers.size() + 1, true, name);
-    layers.back().set_auto_csr(false);
+    layers.back().set_handoff({SparseFormat::Dense});
     layers.back().set_weight_dense_host(w, std::vector<uint8_t>(w.size(), 1));
     in_sheets.push_back(in_sheet);
     out_sheets.push_back(out_sheet);
@@ -184,7 +184,7 @@ TEST_P(PrunerTest, GradualScheduleOverSteps) {
   set_break_even_override(0.5);
   Net net;
   net.add(be(), 20, 10, random_floats(200, 1), false);
-  net.layers[0].set_auto_csr(true);
+  net.layers[0].set_handoff({SparseFormat::Auto});
   {
     Tensor x(be(), 2, 20, random_floats(40, 2)), y(be(), 2, 10);
     net.layers[0].forward(x.cview(), y.view());  // records the batch size for the hand-off

@@ -115,7 +115,7 @@ Outputs run(SparseLinear& l, const std::vector<float>& x, const std::vector<floa
 SparseLinear make_layer(Backend& b, const Case& c, const std::vector<float>& w, const std::vector<uint8_t>& mask,
                         const std::vector<float>& bias) {
   SparseLinear l(b, c.in, c.out, 1, true, c.name);
-  l.set_auto_csr(false);
+  l.set_handoff({SparseFormat::Dense});
   l.set_weight_dense_host(w, mask);
   l.set_bias_host(bias);
   return l;
@@ -261,7 +261,7 @@ TEST_P(SparseLinearTest, PruningInvariants) {
     SCOPED_TRACE(f == 0 ? "dense" : "csr");
     const int64_t B = 5, in = 12, out = 10, n = in * out;
     SparseLinear l(be(), in, out, 9, true, "p");
-    l.set_auto_csr(false);
+    l.set_handoff({SparseFormat::Dense});
     if (f == 1) l.to_csr();
     OptimConfig adam;
     std::vector<uint8_t> prev = l.mask_dense_host();
@@ -371,7 +371,7 @@ TEST_P(SparseLinearTest, RemoveUnits) {
     SCOPED_TRACE(f == 0 ? "dense" : "csr");
     const int64_t B = 4, in = 9, out = 7;
     SparseLinear l(be(), in, out, 5, true, "r");
-    l.set_auto_csr(false);
+    l.set_handoff({SparseFormat::Dense});
     if (f == 1) l.to_csr();
     l.remove_output_unit(2);
     l.remove_input_unit(4);
@@ -479,6 +479,41 @@ TEST_P(SparseLinearTest, AutomaticHandOff) {
   for (size_t i = 0; i < w.size(); ++i)
     if (!mask[i]) expected[i] = 0;
   EXPECT_EQ(l.weight_dense_host(), expected);
+}
+
+// The three policies of HandoffPolicy: a fixed switch density (no batch needed), never, from the start.
+TEST_P(SparseLinearTest, HandoffPolicies) {
+  const int64_t in = 10, out = 8;
+  auto prune_to = [&](SparseLinear& l, int64_t alive) {
+    PruneTarget t = l.prune_target();
+    be().prune_smallest({&t, 1}, l.nnz() - alive);
+    l.apply_pruning();
+  };
+  SparseLinear fixed(be(), in, out, 3, true, "fixed");
+  fixed.set_handoff({SparseFormat::Auto, 0.3});
+  prune_to(fixed, 40);  // density 0.5
+  EXPECT_EQ(fixed.format(), WeightFormat::Dense);
+  prune_to(fixed, 24);  // density 0.3: not below
+  EXPECT_EQ(fixed.format(), WeightFormat::Dense);
+  prune_to(fixed, 23);
+  EXPECT_EQ(fixed.format(), WeightFormat::Csr);
+  EXPECT_EQ(fixed.nnz(), 23);
+
+  set_break_even_override(0.9);
+  SparseLinear never(be(), in, out, 3, true, "never");
+  never.set_handoff({SparseFormat::Dense});
+  prune_to(never, 4);
+  set_break_even_override(-1);
+  EXPECT_EQ(never.format(), WeightFormat::Dense);
+
+  SparseLinear csr(be(), in, out, 3, true, "csr");
+  csr.set_handoff({SparseFormat::Csr});
+  EXPECT_EQ(csr.format(), WeightFormat::Csr);
+  EXPECT_EQ(csr.nnz(), in * out);
+
+  EXPECT_THROW(fixed.set_handoff({SparseFormat::Auto, 1.5}), Error);
+  EXPECT_EQ(parse_sparse_format("csr"), SparseFormat::Csr);
+  EXPECT_THROW(parse_sparse_format("sparse"), Error);
 }
 
 // The break-even table is well formed and its cached density is stable (timings are not asserted).

@@ -110,7 +110,7 @@ TEST(MlpConfigTest, GridsAndOptionsRefused) {
   t.optim.lr = -1.0f;
   EXPECT_THROW(t.validate(), Error);
   t.optim.lr = 1e-3f;
-  t.switch_density = 1.5;
+  t.handoff.switch_density = 1.5;
   EXPECT_THROW(t.validate(), Error);
 }
 
@@ -209,7 +209,7 @@ TrainConfig quick_train(const std::string& out) {
   t.optim.lr = 1e-2f;
   t.prune.sparsity = 0.6;
   t.prune.every = 5;
-  t.switch_density = 0.7;  // the CSR hand-off happens inside the run
+  t.handoff.switch_density = 0.7;  // the CSR hand-off happens inside the run
   t.quiet = true;
   t.eval_batch = 64;
   return t;
@@ -266,8 +266,7 @@ TEST_P(MlpModel, RegularizersMergeAndIterativePruningRun) {
   t.prune.method = PruneMethod::Iterative;
   t.prune.rounds = 2;
   t.prune.sparsity = 0.75;  // two rounds of 50 %
-  t.switch_density = 0.0;
-  t.sparse_format = SparseFormat::Dense;
+  t.handoff = {SparseFormat::Dense};
   const TrainResult r = train_mlp(be(), small_config(InhibitionKind::Kwta), t, d);
   EXPECT_EQ(r.epochs_done, 3);  // rounds + 1 phases of `epochs`
   const auto lines = read_jsonl(out + "/metrics.jsonl");

@@ -392,7 +392,7 @@ TEST_P(Rnn, ShortTrainingRunWritesMetricsAndLearnsSines) {
   tc.optim.lr = 1e-2f;
   tc.sparsity = 0.5;
   tc.prune_every = 10;
-  tc.switch_density = 0.6;  // exercise the CSR hand-off without timing runs
+  tc.handoff.switch_density = 0.6;  // exercise the CSR hand-off without timing runs
   RnnTrainResult r = train_rnn(be(), c, tc, task);
   EXPECT_EQ(r.epochs_done, 6);
   EXPECT_LT(r.final_eval.mse, 0.05);  // predicting 0 gives ~0.1
