@@ -4,10 +4,17 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
-#include <tuple>
+#include <sstream>
 
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "engine/safetensors.h"
 #include "engine/sparse_linear.h"
 #include "kernels/error.h"
 
@@ -134,24 +141,97 @@ double g_break_even_override = -1.0;
 
 void set_break_even_override(double density) { g_break_even_override = density; }
 
+namespace {
+
+std::mutex g_mu;
+std::map<std::string, double> g_cache;  // every entry known: file, seeded, measured
+std::map<std::string, double> g_used;   // those this process returned
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      return colon == std::string::npos ? line : line.substr(colon + 2);
+    }
+  return "unknown CPU";
+}
+
+std::map<std::string, double> read_cache_file(const std::string& path) {
+  std::map<std::string, double> m;
+  std::ifstream in(path);
+  if (!in) return m;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const auto j = nlohmann::json::parse(ss.str(), nullptr, false);
+  if (!j.is_object()) return m;
+  for (const auto& [k, v] : j.items())
+    if (v.is_number() && v.get<double>() >= 0.0 && v.get<double>() <= 1.0) m[k] = v.get<double>();
+  return m;
+}
+
+}  // namespace
+
+std::string break_even_cache_path() {
+  namespace fs = std::filesystem;
+  const char* dir = std::getenv("NEUROAI_CACHE_DIR");
+  if (dir && std::string(dir) == "off") return "";
+  fs::path d;
+  if (dir && *dir) d = dir;
+  else if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) d = fs::path(x) / "neuroai";
+  else if (const char* h = std::getenv("HOME"); h && *h) d = fs::path(h) / ".cache" / "neuroai";
+  else return "";
+  return (d / "break_even.json").string();
+}
+
 double break_even_density(Backend& b, int64_t batch, int64_t in, int64_t out) {
   if (g_break_even_override >= 0.0) return g_break_even_override;
   // The simulator's times say nothing about any GPU, so cuda-sim is never timed: it hands off at
   // half density, early enough that short runs on it exercise the CSR paths.
   if (b.name() == "cuda-sim") return kSimBreakEven;
-  using Key = std::tuple<std::string, int64_t, int64_t, int64_t, int>;
-  static std::mutex mu;
-  static std::map<Key, double> cache;
-  const Key key{b.name(), batch, in, out, omp_get_max_threads()};
+  static const std::string cpu = cpu_model();
+  const std::string key = fmt::format("{} | {} | threads={} | batch={} in={} out={}", b.description(), cpu,
+                                      omp_get_max_threads(), batch, in, out);
+  const std::string path = break_even_cache_path();
   {
-    std::lock_guard<std::mutex> lock(mu);
-    auto it = cache.find(key);
-    if (it != cache.end()) return it->second;
+    std::lock_guard<std::mutex> lock(g_mu);
+    auto it = g_cache.find(key);
+    if (it == g_cache.end() && !path.empty()) {
+      for (const auto& [k, v] : read_cache_file(path)) g_cache.emplace(k, v);  // seeded entries win
+      it = g_cache.find(key);
+    }
+    if (it != g_cache.end()) return g_used[key] = it->second;
   }
   const double be = measure_break_even(b, batch, in, out, {0.5, 0.4, 0.3, 0.2, 0.1, 0.05}, true).break_even;
-  std::lock_guard<std::mutex> lock(mu);
-  cache.emplace(key, be);
+  std::lock_guard<std::mutex> lock(g_mu);
+  g_cache[key] = be;
+  g_used[key] = be;
+  if (!path.empty()) {
+    // Merged with what other processes wrote meanwhile; a failure to write only loses the cache.
+    try {
+      auto all = read_cache_file(path);
+      all[key] = be;
+      std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+      write_file_atomic(path, nlohmann::json(all).dump(1) + "\n");
+    } catch (const std::exception&) {
+    }
+  }
   return be;
+}
+
+nlohmann::json break_even_used() {
+  std::lock_guard<std::mutex> lock(g_mu);
+  return nlohmann::json(g_used);
+}
+
+void seed_break_even(const nlohmann::json& entries) {
+  NEUROAI_CHECK(entries.is_object(), "break-even entries must be a JSON object, got {}", entries.dump());
+  std::lock_guard<std::mutex> lock(g_mu);
+  for (const auto& [k, v] : entries.items()) {
+    NEUROAI_CHECK(v.is_number() && v.get<double>() >= 0.0 && v.get<double>() <= 1.0,
+                  "break-even entry '{}' is {} (expected a density in [0, 1])", k, v.dump());
+    g_cache[k] = v.get<double>();
+  }
 }
 
 }  // namespace neuroai

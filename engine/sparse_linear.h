@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/optimizer.h"
 #include "engine/safetensors.h"
 #include "engine/tensor.h"
@@ -168,11 +170,22 @@ struct BreakEvenTable {
 BreakEvenTable measure_break_even(Backend& b, int64_t batch, int64_t in, int64_t out,
                                   std::vector<double> densities = {0.5, 0.4, 0.3, 0.2, 0.1, 0.05},
                                   bool stop_early = false);
-// measure_break_even(..., stop_early = true).break_even, cached per (backend name, batch, in, out, OpenMP
-// threads) in-process.
+// measure_break_even(..., stop_early = true).break_even, cached per machine and shape: the key is the
+// backend's description, the CPU model, the OpenMP thread count, batch, in and out. The cache lives in
+// memory and in a small file, $NEUROAI_CACHE_DIR (else $XDG_CACHE_HOME/neuroai, else ~/.cache/neuroai)
+// /break_even.json, so that two runs with one seed on one machine hand off at the same step without
+// --switch-density. NEUROAI_CACHE_DIR=off keeps it in memory only. A cache file that cannot be read or
+// written is ignored (it is only a cache).
 // On cuda-sim nothing is timed: the break-even is kSimBreakEven.
 inline constexpr double kSimBreakEven = 0.5;
 double break_even_density(Backend& b, int64_t batch, int64_t in, int64_t out);
+// The break-evens this process has used, {key: density}: the training loop stores them in the run's
+// state and config.json, so that a resume hands off where the first process did, on any machine.
+nlohmann::json break_even_used();
+// Adds entries (break_even_used()'s form) to the in-memory cache, overriding what is there.
+void seed_break_even(const nlohmann::json& entries);
+// The cache file in use ("" when off).
+std::string break_even_cache_path();
 // Makes break_even_density return `density` without measuring (a command-line override, tests); a
 // negative value restores measuring.
 void set_break_even_override(double density);

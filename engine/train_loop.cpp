@@ -8,6 +8,7 @@
 
 #include "engine/run_log.h"
 #include "engine/safetensors.h"
+#include "engine/sparse_linear.h"
 #include "engine/train_state.h"
 #include "kernels/error.h"
 
@@ -61,6 +62,9 @@ void TrainLoop::restore() {
   const TrainState st(path("state.safetensors"), spec_.label, fam_.state_format(), fam_.state_config());
   const int epoch = st.epoch(spec_.epochs);
   const int64_t step = st.meta_int("step");
+  // The break-evens the first process measured: this one hands off at the same steps.
+  const auto be = st.file().metadata.find("break_even");
+  if (be != st.file().metadata.end()) seed_break_even(st.meta_json("break_even"));
   fam_.load_state(st);
   start_epoch_ = epoch;
   step_ = step;
@@ -78,18 +82,23 @@ void TrainLoop::fail_non_finite(int epoch, const StepResult& r) {
                what, fam_.diagnose_non_finite(), kept_message());
 }
 
+// config.json: the resolved model and training configuration, the backend, and the break-even densities
+// the automatic hand-off used (measured, from the machine's cache, or from the resumed state).
+void TrainLoop::write_config() {
+  nlohmann::json cfg = {{"backend", spec_.backend}};
+  for (const auto& [k, v] : fam_.state_config())
+    cfg[k == "config" ? "model" : k == "train_config" ? "train" : k] = nlohmann::json::parse(v);
+  if (const auto be = break_even_used(); !be.empty()) cfg["break_even"] = be;
+  write_file_atomic(path("config.json"), cfg.dump(2) + "\n");
+}
+
 LoopResult TrainLoop::run() {
   fs::create_directories(spec_.out_dir);
   const bool resuming = spec_.resume && fs::exists(path("state.safetensors"));
   if (resuming) restore();
   // config.json: the resolved model and training configuration. A resume keeps the run's; one killed
   // before writing it gets it now.
-  if (!resuming || !fs::exists(path("config.json"))) {
-    nlohmann::json cfg = {{"backend", spec_.backend}};
-    for (const auto& [k, v] : fam_.state_config())
-      cfg[k == "config" ? "model" : k == "train_config" ? "train" : k] = nlohmann::json::parse(v);
-    write_file_atomic(path("config.json"), cfg.dump(2) + "\n");
-  }
+  if (!resuming || !fs::exists(path("config.json"))) write_config();
   metrics_ = std::make_unique<JsonlWriter>(path("metrics.jsonl"), resuming);
   steps_ = std::make_unique<JsonlWriter>(path("steps.jsonl"), resuming);
   const int64_t per_epoch = fam_.steps_per_epoch();
@@ -129,12 +138,14 @@ LoopResult TrainLoop::run() {
     write_checkpoint(epoch, line);
     SafetensorsFile f;
     fam_.save_state(f);
+    f.metadata["break_even"] = break_even_used().dump();
     set_state_header(f, fam_.state_format(), epoch, step_, fam_.state_config());
     write_state_file(path("state.safetensors"), std::move(f));
     if (const std::string s = fam_.summary(); !s.empty()) message(s);
   }
   progress_->finish();
   fam_.finish(*this);
+  if (!break_even_used().empty()) write_config();  // now with the measured thresholds
   res.epochs_done = spec_.epochs;
   res.steps = step_;
   res.train_seconds = seconds_since(t_start);

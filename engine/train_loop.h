@@ -6,6 +6,8 @@
 //
 // One run, as the loop drives it:
 //   fresh:  config.json; model.safetensors of the initial weights (epoch 0); family.start()
+//   (state.safetensors and, at the end, config.json also record the break-even densities the automatic
+//   hand-off used, so a resume hands off at the same steps: sparse_linear.h break_even_used)
 //   resume: state.safetensors verified (format, configuration, checksum) and restored before any file
 //           changes; metrics.jsonl and steps.jsonl cut back to its epoch
 //   epoch e = start + 1 .. epochs: family.begin_epoch(e); steps s = 0 .. steps_per_epoch - 1, each one
@@ -129,6 +131,7 @@ public:
 
 private:
   void restore();
+  void write_config();
   void fail_non_finite(int epoch, const StepResult& r);
 
   TrainFamily& fam_;

@@ -12,9 +12,11 @@
 
 #include "engine/run_log.h"
 #include "engine/safetensors.h"
+#include "engine/sparse_linear.h"
 #include "engine/train_loop.h"
 #include "engine/train_state.h"
 #include "kernels/error.h"
+#include "kernels/registry.h"
 
 namespace neuroai {
 namespace {
@@ -48,6 +50,7 @@ public:
     const int64_t k = loop.step();
     if (k == nan_at_) return {std::numeric_limits<double>::quiet_NaN(), 0.0, 4, 0.1};
     w += 1.0;
+    if (probe) seen_break_even = break_even_density(*probe, 7, 13, 11);  // as a layer's hand-off asks
     return {1.0 / double(k), 0.0, 4, 0.1};
   }
   nlohmann::json evaluate(int epoch, TrainLoop& loop) override {
@@ -68,6 +71,8 @@ public:
   void load_state(const TrainState& st) override { w = std::stod(st.meta("w")); }
 
   double w = 0.0, test_loss = 1.0;
+  Backend* probe = nullptr;
+  double seen_break_even = -1.0;
   int starts = 0, finishes = 0;
   std::vector<int> begun;
 
@@ -158,6 +163,40 @@ TEST(TrainLoop, ResumeContinuesFromTheStateAndCutsTheLogsBack) {
   const std::string before = read_lines(fs::path(first.out_dir) / "metrics.jsonl").back().dump();
   EXPECT_THROW(TrainLoop(other, again).run(), Error);
   EXPECT_EQ(read_lines(fs::path(first.out_dir) / "metrics.jsonl").back().dump(), before);
+}
+
+// The automatic hand-off's break-even is part of the run: the state and config.json record the one used,
+// and a resume hands off with it, whatever this process would measure.
+TEST(TrainLoop, ResumeUsesTheBreakEvenRecordedInTheState) {
+  setenv("NEUROAI_CACHE_DIR", "off", 1);
+  const auto cpu = make_backend("cpu");
+  const RunSpec first = spec_for("break_even", 1);
+  Toy toy(2);
+  toy.probe = cpu.get();
+  TrainLoop(toy, first).run();
+  const fs::path d = first.out_dir;
+  const double measured = toy.seen_break_even;
+  ASSERT_GE(measured, 0.0);
+  SafetensorsFile st = read_state_file((d / "state.safetensors").string());
+  const auto rec = nlohmann::json::parse(st.metadata.at("break_even"));
+  ASSERT_EQ(rec.size(), 1u);
+  const std::string key = rec.begin().key();
+  EXPECT_NE(key.find("batch=7 in=13 out=11"), std::string::npos) << key;
+  EXPECT_EQ(rec.begin().value().get<double>(), measured);
+  EXPECT_EQ(nlohmann::json::parse(std::ifstream(d / "config.json"))["break_even"], rec);
+
+  // As if the first process had measured 0.625 on its machine: the resume must use that value.
+  st.metadata["break_even"] = nlohmann::json{{key, 0.625}}.dump();
+  write_state_file((d / "state.safetensors").string(), std::move(st));
+  RunSpec again = first;
+  again.epochs = 2;
+  again.resume = true;
+  Toy resumed(2);
+  resumed.probe = cpu.get();
+  TrainLoop(resumed, again).run();
+  EXPECT_EQ(resumed.seen_break_even, 0.625);
+  EXPECT_EQ(nlohmann::json::parse(std::ifstream(d / "config.json"))["break_even"][key], 0.625);
+  seed_break_even({{key, measured}});  // leave the process as it was
 }
 
 TEST(TrainLoop, DivergenceNamesEpochStepAndLayerAndKeepsTheCheckpoint) {
