@@ -37,6 +37,11 @@ struct SeqTask {
   int64_t inputs = 0;   // features per step
   int64_t outputs = 0;  // classes (ClassifyLast) or values per readout
   SeqSet train, test;
+  // The input standardization applied to every value (x - mean) / std; identity for the synthetic
+  // tasks. A checkpoint records it so that eval and other frameworks feed the model what it saw.
+  bool standardized = false;
+  float input_mean = 0.0f;
+  float input_std = 1.0f;
   std::string describe() const;  // "adding (T=100, 2 inputs, 1 output, 10000 train / 2000 test)"
 };
 

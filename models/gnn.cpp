@@ -21,6 +21,10 @@ void GnnConfig::validate() const {
   NEUROAI_CHECK(in_features >= 1 && hidden >= 1 && out >= 1, "gnn: widths must be >= 1 (in {}, hidden {}, out {})",
                 in_features, hidden, out);
   NEUROAI_CHECK(layers >= 1 && layers <= 8, "gnn: --layers {} (expected 1..8)", layers);
+  NEUROAI_CHECK(!identity_input || layers >= 2,
+                "gnn: one-hot identity features (a graph without a features file) need --layers >= 2 (got {}): "
+                "the Hebbian trace reads the penultimate layer",
+                layers);
   NEUROAI_CHECK(eta_init > 0 && eta_init < 1, "gnn: eta init {} (expected in (0, 1))", eta_init);
   NEUROAI_CHECK(trace_rate > 0 && trace_rate <= 1 && score_rate > 0 && score_rate <= 1,
                 "gnn: trace / score rates {} / {} (expected in (0, 1])", trace_rate, score_rate);
@@ -31,7 +35,7 @@ nlohmann::json GnnConfig::to_json() const {
   return {{"in_features", in_features}, {"hidden", hidden}, {"out", out}, {"layers", layers}, {"w_init", w_init},
           {"alpha_init", alpha_init}, {"eta_init", eta_init}, {"rule_a", rule_a}, {"rule_b", rule_b},
           {"rule_d", rule_d}, {"trace_rate", trace_rate}, {"score_rate", score_rate}, {"edge_l1", edge_l1},
-          {"seed", seed}};
+          {"seed", seed}, {"identity_input", identity_input}};
 }
 
 GnnConfig GnnConfig::from_json(const nlohmann::json& j) {
@@ -50,12 +54,15 @@ GnnConfig GnnConfig::from_json(const nlohmann::json& j) {
   c.score_rate = j.at("score_rate");
   c.edge_l1 = j.at("edge_l1");
   c.seed = j.at("seed");
+  c.identity_input = j.value("identity_input", false);  // absent in checkpoints from before it existed
   return c;
 }
 
 GnnModel::GnnModel(Backend& b, const GnnConfig& c, int32_t n, const EdgeList& pairs)
     : b_(&b), cfg_(c), graph_(b, n, pairs) {
   c.validate();
+  NEUROAI_CHECK(!c.identity_input || c.in_features == n,
+                "gnn: identity input needs in_features = the node count {} (got {})", n, c.in_features);
   dims_.push_back(c.in_features);
   for (int l = 1; l < c.layers; ++l) dims_.push_back(c.hidden);
   dims_.push_back(c.out);
@@ -89,7 +96,12 @@ GnnModel::GnnModel(Backend& b, const GnnConfig& c, int32_t n, const EdgeList& pa
   dinv_ = Buffer<float>(b, n);
   ones_ = Buffer<float>(b, n);
   b.fill(n, 1.0f, ones_.data());
-  for (int l = 0; l <= c.layers; ++l) acts_.emplace_back(b, dims_[l], n);
+  for (int l = 0; l <= c.layers; ++l) {
+    if (l == 0 && c.identity_input)
+      acts_.emplace_back();  // X = I is never stored
+    else
+      acts_.emplace_back(b, dims_[l], n);
+  }
   for (int l = 0; l < c.layers; ++l) lin_.emplace_back(b, dims_[l + 1], n);
 }
 
@@ -109,14 +121,21 @@ void GnnModel::edge_forward(bool train) {
 const Tensor& GnnModel::forward(ConstDenseView x, bool train) {
   Backend& b = *b_;
   const int32_t n = nodes();
-  NEUROAI_CHECK(x.rows == dims_[0] && x.cols == n, "GnnModel::forward: x is {}x{} (expected (features, nodes) = {}x{})",
-                x.rows, x.cols, dims_[0], n);
+  if (cfg_.identity_input)
+    NEUROAI_CHECK(x.data == nullptr && x.size() == 0,
+                  "GnnModel::forward: x is {}x{}; a model with identity input takes none", x.rows, x.cols);
+  else
+    NEUROAI_CHECK(x.rows == dims_[0] && x.cols == n,
+                  "GnnModel::forward: x is {}x{} (expected (features, nodes) = {}x{})", x.rows, x.cols, dims_[0], n);
   edge_forward(train);
-  b.copy(acts_[0].data(), x.data, size_t(x.size()) * sizeof(float));
+  if (!cfg_.identity_input) b.copy(acts_[0].data(), x.data, size_t(x.size()) * sizeof(float));
   const ConstCsrView adj = graph_.csr(anorm_.data());
   for (int l = 0; l < cfg_.layers; ++l) {
     const int64_t in = dims_[l], out = dims_[l + 1];
-    b.gemm(false, false, 1.0f, {w_[l].w(), out, in}, acts_[l].view(), 0.0f, lin_[l].view());
+    if (l == 0 && cfg_.identity_input)
+      b.copy(lin_[0].data(), w_[0].w(), size_t(out * in) * sizeof(float));  // W^0 I = W^0 (in = N)
+    else
+      b.gemm(false, false, 1.0f, {w_[l].w(), out, in}, acts_[l].view(), 0.0f, lin_[l].view());
     b.gemm(false, false, 1.0f, {bias_[l].w(), out, 1}, {ones_.data(), 1, n}, 1.0f, lin_[l].view());
     // Y (out, N) = lin (out, N) A_norm^T = lin A_norm (A_norm is symmetric).
     b.spmm_csr(adj, lin_[l].view(), nullptr, acts_[l + 1].view(), false);
@@ -143,7 +162,10 @@ void GnnModel::backward(ConstDenseView dout, DenseView dx) {
     Tensor dlin(b, out, n);
     b.spmm_csr(adj, dact.view(), nullptr, dlin.view(), false);
     b.sddmm_csr(adj, dact.view(), lin_[l].view(), g_.data(), true);
-    b.gemm(false, true, 1.0f, dlin.view(), acts_[l].view(), 1.0f, {w_[l].g(), out, in});
+    if (l == 0 && cfg_.identity_input)
+      b.axpy(out * n, 1.0f, dlin.data(), w_[0].g());  // dW^0 += dlin I^T
+    else
+      b.gemm(false, true, 1.0f, dlin.view(), acts_[l].view(), 1.0f, {w_[l].g(), out, in});
     b.gemm(false, false, 1.0f, dlin.view(), {ones_.data(), n, 1}, 1.0f, {bias_[l].g(), out, 1});
     if (l > 0) {
       Tensor dprev(b, in, n);

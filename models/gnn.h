@@ -23,6 +23,9 @@ namespace neuroai {
 
 struct GnnConfig {
   int64_t in_features = 32;
+  // One-hot identity input (Kipf & Welling 2017, featureless graphs): X = I_N, so in_features = N and
+  // the first layer's weight is a learnable embedding per node. Forward takes no x; W^0 X is W^0.
+  bool identity_input = false;
   int64_t hidden = 64;
   int64_t out = 4;  // classes (node task) or embedding width (link task)
   int layers = 2;   // GCN layers; all but the last use ReLU
@@ -53,7 +56,7 @@ public:
   int32_t nodes() const { return graph_.nodes(); }
   int64_t pairs() const { return graph_.pairs(); }
 
-  // x (F_in, N) feature-major. train: advance Hb by the rule and keep the activations for backward()
+  // x (F_in, N) feature-major (an empty view with identity_input). train: advance Hb by the rule and keep the activations for backward()
   // (call update_state() after the optimizer step); eval: use the current Hb. Returns (out, N).
   const Tensor& forward(ConstDenseView x, bool train);
   // dout (out, N) = dL/d forward output; accumulates every parameter's gradient; dx (F_in, N) is

@@ -164,6 +164,12 @@ struct GnnSplit {
   bool has_labels = false;
 };
 
+// The model input x (F, N), feature-major; empty for a graph without features (identity input).
+Tensor node_features(Backend& b, const Graph& g) {
+  if (g.features.empty()) return Tensor();
+  return Tensor(b, g.n_features, g.n, transpose_host(g.features, g.n, g.n_features));
+}
+
 // Builds the split and sets the model's input and output widths (mc.in_features, mc.out) from it.
 GnnSplit make_split(Backend& b, const Graph& g, const GnnTrainConfig& cfg, std::mt19937_64& rng, GnnConfig& mc) {
   const int32_t n = g.n;
@@ -230,7 +236,8 @@ GnnSplit make_split(Backend& b, const Graph& g, const GnnTrainConfig& cfg, std::
     lt.loss = Buffer<float>(b, 1);
     mc.out = mc.hidden;
   }
-  mc.in_features = g.n_features;
+  mc.identity_input = g.features.empty();
+  mc.in_features = mc.identity_input ? g.n : g.n_features;
   return sp;
 }
 
@@ -384,9 +391,10 @@ Graph load_graph_source(const GraphSource& s, bool* is_er) {
     for (int64_t i = 0; i < int64_t(g.labels.size()); ++i)
       NEUROAI_CHECK(g.labels[size_t(i)] < g.n, "{}: node {} has label {}; expected a class below the node count {}",
                     s.labels, i, g.labels[size_t(i)], g.n);
-    if (signal < 0) signal = 0.0;
   }
-  if (g.features.empty()) {
+  // A generated graph gets contextual-SBM features. A file graph without a features file keeps none:
+  // the model then takes one-hot identity features, a learnable embedding per node (make_split).
+  if (generated && g.features.empty()) {
     g.n_features = s.feature_dim;
     std::vector<int32_t> lab = g.labels.empty() ? std::vector<int32_t>(size_t(g.n), -1) : g.labels;
     g.features = csbm_features(lab, std::max(1, g.num_classes()), s.feature_dim, signal, s.seed + 7919);
@@ -467,7 +475,7 @@ public:
   GnnFamily(Backend& b, const Graph& g, GnnConfig mc, const GnnTrainConfig& cfg)
       : b_(b), g_(g), cfg_(cfg), rng_(cfg.seed + 1), sp_(make_split(b, g, cfg, rng_, mc)), mc_(mc),
         model_(b, mc, g.n, sp_.mp_edges), p0_(model_.pairs()),
-        x_(b, g.n_features, g.n, transpose_host(g.features, g.n, g.n_features)),  // (F, N)
+        x_(node_features(b, g)),
         sched_(GmpSchedule::from_fractions(0.0, cfg.edge_sparsity, cfg.epochs, cfg.prune_start, cfg.prune_end,
                                            cfg.prune_every)),
         fraction_start_(std::llround(cfg.prune_start * cfg.epochs)),
@@ -613,6 +621,14 @@ public:
     f.metadata["task"] = cfg_.task == GnnTask::Nodes ? "nodes" : "links";
     f.metadata["graph"] = g_.source;
     f.metadata["train_config"] = train_config_json(cfg_, g_).dump();
+    // The model's input, for eval and other frameworks (graph_source says how to rebuild it).
+    f.metadata["preprocessing"] =
+        nlohmann::json{{"features", mc_.identity_input ? "one-hot identity (layer 0's weight is a per-node embedding)"
+                                    : g_.source.rfind("sbm:", 0) == 0 || g_.source.rfind("er:", 0) == 0
+                                        ? "contextual SBM, regenerated from graph_source"
+                                        : "the features file of graph_source, as read"},
+                       {"layout", "feature-major (features, nodes)"}}
+            .dump();
     if (!metrics.is_null()) f.metadata[metrics.value("final", false) ? "final" : "metrics"] = metrics.dump();
     write_safetensors(path, f);
   }
@@ -739,7 +755,7 @@ nlohmann::json evaluate_gnn(Backend& b, const Graph& g, const SafetensorsFile& c
                 "the checkpoint's model ({} features in, {} out) does not fit {} ({} features, {} out)",
                 model.config().in_features, model.config().out, g.source, mc.in_features, mc.out);
   const int64_t p0 = GnnModel(b, mc, g.n, sp.mp_edges).pairs();
-  const Tensor x(b, g.n_features, g.n, transpose_host(g.features, g.n, g.n_features));  // (F, N)
+  const Tensor x = node_features(b, g);
   nlohmann::json r = gnn_metrics(b, g, model, x, sp, p0, cfg, 0, 0.0);
   r.erase("epoch");
   r.erase("loss");

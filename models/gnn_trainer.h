@@ -30,9 +30,11 @@ const char* edge_prune_name(EdgePrune p);
 
 // A graph with labels (the planted partition when known) and node features.
 // spec: "sbm:n=1000,k=4,deg=20,ratio=0.1[,seed=S]", "er:n=1000,deg=20[,k=4][,seed=S]" or an edge-list
-// path (labels / features files optional). Features: the files' when given; else contextual-SBM
-// features x = s u_y + xi (F = feature_dim) with s = feature_signal, or s = 1 for sbm, 0 for er
-// (so the null graph's features carry no partition) and for files, when feature_signal < 0.
+// path (labels / features files optional). Features: the files' when given; none for an edge list
+// without a features file (the model then takes one-hot identity features, a learnable embedding per
+// node: Kipf & Welling 2017); for generated graphs contextual-SBM features x = s u_y + xi
+// (F = feature_dim) with s = feature_signal, or s = 1 for sbm, 0 for er (so the null graph's
+// features carry no partition) when feature_signal < 0.
 struct GraphSource {
   std::string spec = "sbm:n=1000,k=4,deg=20,ratio=0.1";
   std::string labels, features;

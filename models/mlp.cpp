@@ -263,6 +263,12 @@ void Mlp::save(const std::string& path, const std::map<std::string, std::string>
   for (const auto& [k, v] : extra) f.metadata[k] = v;
   f.metadata["config"] = cfg_.to_json().dump();
   f.metadata["format"] = "neuroai-mlp";
+  f.metadata["family"] = "mlp";
+  // What eval (or another framework) applies to a raw input row before the first layer.
+  f.metadata["preprocessing"] =
+      nlohmann::json{{"input", fmt::format("{} features per sample, flattened row-major", cfg_.inputs)},
+                     {"standardize", {{"mean", cfg_.input_mean}, {"std", cfg_.input_std}}}}
+          .dump();
   write_safetensors(path, f);
 }
 

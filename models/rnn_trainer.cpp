@@ -26,7 +26,7 @@ PruneScore parse_prune_score(const std::string& s) {
 
 const char* prune_score_name(PruneScore s) { return s == PruneScore::Relevance ? "relevance" : "magnitude"; }
 
-SeqTask make_seq_task(const SeqTaskConfig& c) {
+SeqTask make_seq_task(const SeqTaskConfig& c, std::optional<std::pair<float, float>> standardization) {
   const SeqTaskKind kind = parse_seq_task(c.task);
   NEUROAI_CHECK(c.seq_len >= 0, "{}: sequence length is {} (expected >= 1)", c.task, c.seq_len);
   NEUROAI_CHECK(c.train_limit >= 0 && c.test_limit >= 0, "{}: train/test limits must be >= 0, got {} / {}", c.task,
@@ -38,8 +38,19 @@ SeqTask make_seq_task(const SeqTaskConfig& c) {
                     c.seq_len);
       DataSplit d = load_dataset(c.data_dir.empty() ? kDefaultFashionMnistDir : c.data_dir);
       truncate(d, c.train_limit, c.test_limit);
-      standardize(d);
-      return make_seq_fashion(d);
+      std::pair<float, float> ms;
+      if (standardization) {
+        ms = *standardization;
+        apply_standardization(d.train, ms.first, ms.second);
+        apply_standardization(d.test, ms.first, ms.second);
+      } else {
+        ms = standardize(d);
+      }
+      SeqTask t = make_seq_fashion(d);
+      t.standardized = true;
+      t.input_mean = ms.first;
+      t.input_std = ms.second;
+      return t;
     }
     case SeqTaskKind::Adding:
       return make_adding(c.seq_len ? c.seq_len : 100, c.train_limit ? c.train_limit : 10000,
@@ -49,6 +60,24 @@ SeqTask make_seq_task(const SeqTaskConfig& c) {
                         c.test_limit ? c.test_limit : 2000, c.seed);
   }
   NEUROAI_FAIL("unreachable task kind");
+}
+
+nlohmann::json seq_preprocessing_json(const SeqTask& task) {
+  nlohmann::json j;
+  switch (task.kind) {
+    case SeqTaskKind::SeqFashion:
+      j["input"] = "28x28 images as 28 steps of 28 pixels, step t = image row t, pixel values 0..255";
+      break;
+    case SeqTaskKind::Adding:
+      j["input"] = "adding problem: (value, marker) per step, generated from the task seed";
+      break;
+    case SeqTaskKind::Sines:
+      j["input"] = "sum of sines, one value per step, generated from the task seed";
+      break;
+  }
+  j["standardize"] = task.standardized ? nlohmann::json{{"mean", task.input_mean}, {"std", task.input_std}}
+                                       : nlohmann::json(nullptr);
+  return j;
 }
 
 void RnnTrainConfig::validate() const {

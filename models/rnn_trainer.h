@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -32,9 +34,14 @@ struct SeqTaskConfig {
   uint64_t seed = 0;                 // synthetic tasks
 };
 
-// Builds the task (loads and standardizes Fashion-MNIST for seq-fashion). Error when the sequence
-// length does not fit the task (seq-fashion is 28 rows) or is < 1.
-SeqTask make_seq_task(const SeqTaskConfig& c);
+// The "preprocessing" metadata of a checkpoint trained on `task`: what eval (or another framework)
+// applies to raw inputs, e.g. {"input":"...","standardize":{"mean":72.9,"std":90.0}}.
+nlohmann::json seq_preprocessing_json(const SeqTask& task);
+
+// Builds the task (loads and standardizes Fashion-MNIST for seq-fashion: with `standardization` =
+// (mean, std) when given, as a checkpoint records it, else with the training set's own statistics).
+// Error when the sequence length does not fit the task (seq-fashion is 28 rows) or is < 1.
+SeqTask make_seq_task(const SeqTaskConfig& c, std::optional<std::pair<float, float>> standardization = {});
 
 struct RnnTrainConfig {
   std::string out_dir = "runs/rnn";

@@ -27,7 +27,7 @@ struct EvalOptions {
 };
 
 int run(const EvalOptions& o) {
-  // The "family" metadata of RNN and GNN checkpoints; MLP checkpoints (the first family) have none.
+  // Every checkpoint names its family; MLP checkpoints from before that have none.
   const SafetensorsFile f = read_safetensors(o.model);
   const auto family = f.metadata.find("family");
   if (family != f.metadata.end() && family->second == "rnn")

@@ -83,12 +83,13 @@ void add_options(CLI::App* cmd, GnnOptions& o) {
                   "sbm:n=N,k=K,deg=C,ratio=R[,seed=S] | er:n=N,deg=C[,k=K] | an edge-list file (u v [w] per line)")
       ->capture_default_str();
   cmd->add_option("--labels", o.src.labels, "Labels file for an edge-list graph (node label per line)");
-  cmd->add_option("--features", o.src.features, "Features file for an edge-list graph (one row per node)");
+  cmd->add_option("--features", o.src.features, "Features file for an edge-list graph (one row per node; without it each node gets a learnable "
+                  "embedding, one-hot identity features)");
   cmd->add_option("--feature-dim", o.src.feature_dim, "Width F of generated contextual-SBM features")
       ->check(positive())
       ->capture_default_str();
   cmd->add_option("--feature-signal", o.src.feature_signal,
-                  "s of x = s u_y + noise (< 0: 1 for sbm, 0 for er and files without features)")
+                  "s of x = s u_y + noise (< 0: 1 for sbm, 0 for er)")
       ->capture_default_str();
   cmd->add_option("--task", o.task, "nodes (classification) or links (link prediction, labels hidden)")
       ->check(CLI::IsMember({"nodes", "links"}))

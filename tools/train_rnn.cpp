@@ -90,6 +90,7 @@ int run(CellKind cell, const RnnOptions& o) {
   bo.threads = o.threads;
   auto backend = make_backend(o.backend, bo);
   const SeqTask task = make_seq_task(tcfg);
+  tc.extra_metadata["preprocessing"] = seq_preprocessing_json(task).dump();
   mc.inputs = task.inputs;
   mc.outputs = task.outputs;
   mc.readout = task.readout;
@@ -199,10 +200,23 @@ int eval_rnn(const std::string& path, const std::string& data_dir, int64_t test_
   NEUROAI_CHECK(meta.count("task_config"), "{}: no task_config metadata (not written by neuroai train gru|rnn)", path);
   const auto tj = nlohmann::json::parse(meta.at("task_config"));
   SeqTaskConfig t{tj.at("task"), tj.at("seq_len"), data_dir, tj.at("train_limit"), tj.at("test_limit"), tj.at("seed")};
-  // The stored train_limit reproduces the run's standardization (seq-fashion) and its synthetic test
-  // set (generated after the training set from the same seed; a smaller test_limit is a prefix).
+  // The checkpoint's recorded standardization is applied as it is. Checkpoints from before it was
+  // recorded reproduce it from the stored train_limit. The synthetic test set is generated after the
+  // training set from the same seed; a smaller test_limit is a prefix.
+  std::optional<std::pair<float, float>> standardization;
+  if (auto p = meta.find("preprocessing"); p != meta.end()) {
+    const auto pj = nlohmann::json::parse(p->second, nullptr, false);
+    NEUROAI_CHECK(pj.is_object(), "{}: the preprocessing metadata is not a JSON object", path);
+    if (const auto s = pj.find("standardize"); s != pj.end() && !s->is_null()) {
+      NEUROAI_CHECK(s->is_object() && s->contains("mean") && s->contains("std") && s->at("mean").is_number() &&
+                        s->at("std").is_number(),
+                    "{}: preprocessing.standardize is {} (expected {{\"mean\": number, \"std\": number}})", path,
+                    s->dump());
+      standardization = std::pair{s->at("mean").get<float>(), s->at("std").get<float>()};
+    }
+  }
   if (test_limit > 0) t.test_limit = test_limit;
-  const SeqTask task = make_seq_task(t);
+  const SeqTask task = make_seq_task(t, standardization);
   NEUROAI_CHECK(task.inputs == m.config().inputs && task.outputs == m.config().outputs,
                 "{}: the model ({} inputs, {} outputs) does not fit {}", path, m.config().inputs, m.config().outputs,
                 task.describe());

@@ -209,6 +209,46 @@ TEST(StudyTools, EvalOfAGnnCheckpointReportsTheRunsAccuracy) {
   EXPECT_NE(r.out.find("the run reported test_acc"), std::string::npos) << r.out;
 }
 
+// A GRU checkpoint records the input standardization it was trained with, and eval applies exactly
+// that: the recorded (mean, std) equal the training subset's, and a checkpoint whose record is edited
+// scores differently under eval, while the unedited one scores the run's own test accuracy.
+TEST(StudyTools, GruCheckpointRecordsItsStandardizationAndEvalUsesIt) {
+  if (!have_data()) GTEST_SKIP() << "no Fashion-MNIST";
+  const fs::path d = scratch("gru-preprocessing");
+  ASSERT_EQ(sh(kExe + " train gru --train-limit 300 --test-limit 200 --hidden 16 --groups 2 --epochs 2 "
+                      "--threads 1 --quiet --out " + (d / "run").string()).rc,
+            0);
+  const fs::path model = d / "run" / "model.safetensors";
+  neuroai::SafetensorsFile f = neuroai::read_safetensors(model.string());
+  ASSERT_TRUE(f.metadata.count("preprocessing"));
+  const auto pre = nlohmann::json::parse(f.metadata.at("preprocessing"));
+  neuroai::DataSplit data = neuroai::load_dataset(neuroai::kDefaultFashionMnistDir);
+  neuroai::truncate(data, 300, 200);
+  const auto [mean, sd] = neuroai::standardize(data);
+  EXPECT_FLOAT_EQ(pre["standardize"]["mean"].get<float>(), mean);
+  EXPECT_FLOAT_EQ(pre["standardize"]["std"].get<float>(), sd);
+
+  const nlohmann::json last = metrics(d / "run").back();
+  char expected[32];
+  std::snprintf(expected, sizeof expected, "test_acc %.4f", last["test_acc"].get<double>());
+  const Result ok = sh(kExe + " eval --threads 1 " + model.string());
+  ASSERT_EQ(ok.rc, 0) << ok.out;
+  EXPECT_NE(ok.out.find(expected), std::string::npos) << ok.out;
+
+  f.metadata["preprocessing"] = nlohmann::json{{"standardize", {{"mean", 0.0}, {"std", 1.0}}}}.dump();
+  const fs::path raw = d / "raw.safetensors";
+  neuroai::write_safetensors(raw.string(), f);
+  const Result r = sh(kExe + " eval --threads 1 " + raw.string());
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_EQ(r.out.find(expected), std::string::npos) << r.out;  // raw pixels: not the run's accuracy
+
+  f.metadata["preprocessing"] = R"({"standardize": {"mean": "x"}})";
+  neuroai::write_safetensors(raw.string(), f);
+  const Result bad = sh(kExe + " eval --threads 1 " + raw.string());
+  EXPECT_EQ(bad.rc, 1) << bad.out;
+  EXPECT_NE(bad.out.find("preprocessing.standardize"), std::string::npos) << bad.out;
+}
+
 // A run without --out takes the command's default folder, or the next free "-2", "-3" when that holds
 // an earlier run; --json ends with the final metrics either way.
 TEST(StudyRunDir, RunsWithoutOutNeverReplaceAnEarlierRun) {
