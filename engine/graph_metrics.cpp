@@ -6,6 +6,7 @@
 #include <cmath>
 #include <mutex>
 #include <numeric>
+#include <random>
 
 #include <igraph.h>
 
@@ -195,6 +196,34 @@ RetentionMetrics graph_retention(int32_t n, const EdgeList& original, const Edge
   m.components = cs.components;
   m.isolated = cs.isolated;
   return m;
+}
+
+NullRange random_pruning_null(int32_t n, const EdgeList& edges, int64_t keep, const std::vector<int32_t>& labels,
+                              int replicates, uint64_t seed) {
+  NEUROAI_CHECK(replicates >= 1 && keep >= 0 && keep <= int64_t(edges.size()),
+                "random_pruning_null: {} replicates keeping {} of {} edges (expected >= 1, 0..edges)", replicates,
+                keep, edges.size());
+  std::vector<double> q, nmi;
+  std::mt19937_64 rng(seed + 99991);
+  for (int r = 0; r < replicates; ++r) {
+    EdgeList e = edges;
+    std::shuffle(e.begin(), e.end(), rng);
+    e.resize(size_t(keep));
+    q.push_back(modularity(n, e, {}, labels));
+    nmi.push_back(partition_nmi(louvain(n, e, {}, seed + uint64_t(r)), labels));
+  }
+  auto mean = [](const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / double(v.size()); };
+  NullRange nr;
+  nr.modularity_mean = mean(q);
+  if (q.size() >= 2) {
+    double s = 0;
+    for (double x : q) s += (x - nr.modularity_mean) * (x - nr.modularity_mean);
+    nr.modularity_sd = std::sqrt(s / double(q.size() - 1));
+  }
+  nr.modularity_min = *std::min_element(q.begin(), q.end());
+  nr.modularity_max = *std::max_element(q.begin(), q.end());
+  nr.louvain_nmi_mean = mean(nmi);
+  return nr;
 }
 
 }  // namespace neuroai

@@ -54,4 +54,14 @@ RetentionMetrics graph_retention(int32_t n, const EdgeList& original, const Edge
                                  const std::vector<float>& kept_score, const std::vector<int32_t>& labels,
                                  uint64_t seed);
 
+// The null range of a pruned graph's structure: `replicates` random subsets of `keep` edges of `edges`
+// (seeded shuffles), their modularity under `labels` and the NMI of their Louvain partitions with it.
+// Mean, sample sd (0 for one replicate), min and max of the modularity; mean NMI. replicates >= 1.
+struct NullRange {
+  double modularity_mean = 0, modularity_sd = 0, modularity_min = 0, modularity_max = 0;
+  double louvain_nmi_mean = 0;
+};
+NullRange random_pruning_null(int32_t n, const EdgeList& edges, int64_t keep, const std::vector<int32_t>& labels,
+                              int replicates, uint64_t seed);
+
 }  // namespace neuroai

@@ -2,11 +2,9 @@
 #include "models/gnn_trainer.h"
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <map>
 #include <numeric>
 #include <random>
 #include <unordered_set>
@@ -23,57 +21,6 @@
 
 namespace neuroai {
 namespace {
-
-std::map<std::string, std::string> parse_kv(const std::string& body, const std::string& spec) {
-  std::map<std::string, std::string> kv;
-  size_t start = 0;
-  while (start < body.size()) {
-    size_t comma = body.find(',', start);
-    if (comma == std::string::npos) comma = body.size();
-    const std::string item = body.substr(start, comma - start);
-    const size_t eq = item.find('=');
-    NEUROAI_CHECK(eq != std::string::npos && eq > 0, "--graph '{}': '{}' is not key=value", spec, item);
-    kv[item.substr(0, eq)] = item.substr(eq + 1);
-    start = comma + 1;
-  }
-  return kv;
-}
-
-double num(const std::map<std::string, std::string>& kv, const std::string& key, double dflt,
-           const std::string& spec) {
-  auto it = kv.find(key);
-  if (it == kv.end()) return dflt;
-  try {
-    size_t used = 0;
-    const double v = std::stod(it->second, &used);
-    if (used == it->second.size() && std::isfinite(v)) return v;
-  } catch (...) {
-  }
-  NEUROAI_FAIL("--graph '{}': {}={} is not a number", spec, key, it->second);
-}
-
-// A whole number in [lo, hi] (node and block counts, seeds): "1e3" or "2.5" would be cut silently.
-template <class T>
-T whole(const std::map<std::string, std::string>& kv, const std::string& key, T dflt, T lo, T hi,
-        const std::string& spec) {
-  auto it = kv.find(key);
-  if (it == kv.end()) return dflt;
-  T v{};
-  const std::string& s = it->second;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  NEUROAI_CHECK(ec == std::errc() && end == s.data() + s.size() && v >= lo && v <= hi,
-                "--graph '{}': {}={}; expected a whole number in [{}, {}]", spec, key, s, lo, hi);
-  return v;
-}
-
-void check_keys(const std::map<std::string, std::string>& kv, std::initializer_list<const char*> allowed,
-                const std::string& spec) {
-  for (const auto& [k, v] : kv) {
-    bool ok = false;
-    for (const char* a : allowed) ok |= k == a;
-    NEUROAI_CHECK(ok, "--graph '{}': unknown key '{}'", spec, k);
-  }
-}
 
 uint64_t pair_key(int32_t u, int32_t v) { return (uint64_t(uint32_t(std::min(u, v))) << 32) | uint32_t(std::max(u, v)); }
 
@@ -274,18 +221,6 @@ nlohmann::json gnn_metrics(Backend& b, const Graph& g, GnnModel& model, const Te
   return j;
 }
 
-double mean_of(const std::vector<double>& v) {
-  return v.empty() ? 0.0 : std::accumulate(v.begin(), v.end(), 0.0) / double(v.size());
-}
-
-double sd_of(const std::vector<double>& v) {
-  if (v.size() < 2) return 0.0;
-  const double m = mean_of(v);
-  double s = 0;
-  for (double x : v) s += (x - m) * (x - m);
-  return std::sqrt(s / double(v.size() - 1));
-}
-
 // The options a resumed run must share with the run that saved the state.
 nlohmann::json train_config_json(const GnnTrainConfig& c, const Graph& g) {
   return {{"graph", g.source},
@@ -354,53 +289,6 @@ const char* edge_prune_name(EdgePrune p) {
     case EdgePrune::Community: return "community";
   }
   return "?";
-}
-
-GraphSpec parse_graph_spec(const std::string& spec, uint64_t default_seed) {
-  GraphSpec g;
-  g.er = spec.rfind("er:", 0) == 0;
-  NEUROAI_CHECK(g.er || spec.rfind("sbm:", 0) == 0, "--graph '{}': expected sbm:KEY=V,... or er:KEY=V,...", spec);
-  const auto kv = parse_kv(spec.substr(g.er ? 3 : 4), spec);
-  if (g.er)
-    check_keys(kv, {"n", "deg", "k", "seed"}, spec);
-  else
-    check_keys(kv, {"n", "k", "deg", "ratio", "seed"}, spec);
-  g.c.n = whole<int32_t>(kv, "n", 1000, 2, INT32_MAX, spec);
-  g.c.k = whole<int32_t>(kv, "k", 4, 1, INT32_MAX, spec);
-  g.c.mean_degree = num(kv, "deg", 20, spec);
-  if (!g.er) g.c.ratio = num(kv, "ratio", 0.1, spec);
-  g.c.seed = whole<uint64_t>(kv, "seed", default_seed, 0, UINT64_MAX, spec);
-  return g;
-}
-
-Graph load_graph_source(const GraphSource& s, bool* is_er) {
-  const bool generated = s.spec.rfind("sbm:", 0) == 0 || s.spec.rfind("er:", 0) == 0;
-  NEUROAI_CHECK(!generated || (s.labels.empty() && s.features.empty()),
-                "--labels and --features belong to an edge-list graph, not the generated '{}'", s.spec);
-  Graph g;
-  double signal = s.feature_signal;
-  bool er = false;
-  if (generated) {
-    const GraphSpec spec = parse_graph_spec(s.spec, s.seed);
-    er = spec.er;
-    g = er ? make_er(spec.c.n, spec.c.mean_degree, spec.c.k, spec.c.seed) : make_sbm(spec.c);
-    if (signal < 0) signal = er ? 0.0 : 1.0;
-  } else {
-    g = read_graph(s.spec, s.labels, s.features);
-    // A class per node at most: a larger label is a broken file (and would size per-class tables by it).
-    for (int64_t i = 0; i < int64_t(g.labels.size()); ++i)
-      NEUROAI_CHECK(g.labels[size_t(i)] < g.n, "{}: node {} has label {}; expected a class below the node count {}",
-                    s.labels, i, g.labels[size_t(i)], g.n);
-  }
-  // A generated graph gets contextual-SBM features. A file graph without a features file keeps none:
-  // the model then takes one-hot identity features, a learnable embedding per node (make_split).
-  if (generated && g.features.empty()) {
-    g.n_features = s.feature_dim;
-    std::vector<int32_t> lab = g.labels.empty() ? std::vector<int32_t>(size_t(g.n), -1) : g.labels;
-    g.features = csbm_features(lab, std::max(1, g.num_classes()), s.feature_dim, signal, s.seed + 7919);
-  }
-  if (is_er) *is_er = er;
-  return g;
 }
 
 GnnTrainConfig::GnnTrainConfig() {
@@ -572,22 +460,14 @@ public:
       last_["oracle_auc"] = auroc(s, pos);
     }
     if (sp_.has_labels && cfg_.null_replicates > 0) {
-      // Random prunings of the same message-passing graph to the same edge count: the null range.
-      std::vector<double> q, nmi;
-      std::mt19937_64 nrng(cfg_.seed + 99991);
-      for (int r = 0; r < cfg_.null_replicates; ++r) {
-        EdgeList e = sp_.mp_edges;
-        std::shuffle(e.begin(), e.end(), nrng);
-        e.resize(size_t(model_.pairs()));
-        q.push_back(modularity(n, e, {}, g_.labels));
-        nmi.push_back(partition_nmi(louvain(n, e, {}, cfg_.seed + r), g_.labels));
-      }
-      const double qm = mean_of(q), qs = sd_of(q);
+      const NullRange nr = random_pruning_null(n, sp_.mp_edges, model_.pairs(), g_.labels, cfg_.null_replicates,
+                                               cfg_.seed);
+      const double qm = nr.modularity_mean, qs = nr.modularity_sd;
       last_["null_modularity_mean"] = qm;
       last_["null_modularity_sd"] = qs;
-      last_["null_modularity_min"] = *std::min_element(q.begin(), q.end());
-      last_["null_modularity_max"] = *std::max_element(q.begin(), q.end());
-      last_["null_louvain_nmi_mean"] = mean_of(nmi);
+      last_["null_modularity_min"] = nr.modularity_min;
+      last_["null_modularity_max"] = nr.modularity_max;
+      last_["null_louvain_nmi_mean"] = nr.louvain_nmi_mean;
       last_["modularity_z_vs_null"] = qs > 0 ? (last_["modularity_planted"].get<double>() - qm) / qs : 0.0;
     }
     loop.write_metrics(last_);
@@ -713,26 +593,6 @@ GnnTrainResult train_gnn(Backend& b, const Graph& g, GnnConfig mc, const GnnTrai
   TrainLoop loop(fam, spec);
   const LoopResult r = loop.run();
   return {fam.last(), r.checkpoint};
-}
-
-nlohmann::json graph_source_json(const GraphSource& s) {
-  return {{"spec", s.spec},
-          {"labels", s.labels},
-          {"features", s.features},
-          {"feature_dim", s.feature_dim},
-          {"feature_signal", s.feature_signal},
-          {"seed", s.seed}};
-}
-
-GraphSource graph_source_from_json(const nlohmann::json& j) {
-  GraphSource s;
-  s.spec = j.at("spec").get<std::string>();
-  s.labels = j.at("labels").get<std::string>();
-  s.features = j.at("features").get<std::string>();
-  s.feature_dim = j.at("feature_dim").get<int64_t>();
-  s.feature_signal = j.at("feature_signal").get<double>();
-  s.seed = j.at("seed").get<uint64_t>();
-  return s;
 }
 
 nlohmann::json evaluate_gnn(Backend& b, const Graph& g, const SafetensorsFile& checkpoint) {

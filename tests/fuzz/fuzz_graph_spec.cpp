@@ -7,7 +7,7 @@
 
 #include "fuzz_util.h"
 #include "kernels/error.h"
-#include "models/gnn_trainer.h"
+#include "engine/graph_source.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string spec(reinterpret_cast<const char*>(data), size);
