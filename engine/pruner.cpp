@@ -141,8 +141,12 @@ void Pruner::prune_to(double sparsity, std::span<PrunableLayer> layers) {
   if (layers.empty()) return;
   std::vector<Buffer<float>> scores(layers.size());
   auto score_of = [&](size_t i) -> const float* { return scores[i].empty() ? nullptr : scores[i].data(); };
-  if (cfg_.distance_weight > 0.0)
-    for (size_t i = 0; i < layers.size(); ++i) scores[i] = distance_scores(layers[i], cfg_.distance_weight);
+  for (size_t i = 0; i < layers.size(); ++i) {
+    if (layers[i].score)
+      scores[i] = layers[i].score();
+    else if (cfg_.distance_weight > 0.0)
+      scores[i] = distance_scores(layers[i], cfg_.distance_weight);
+  }
 
   switch (cfg_.allocation) {
     case PruneAllocation::Layerwise:
@@ -233,6 +237,29 @@ void Pruner::prune_to(double sparsity, std::span<PrunableLayer> layers) {
             const int64_t k = std::min(alive_tile, pruned_target(sparsity, n_tile) - (n_tile - alive_tile));
             if (k > 0) b.prune_smallest(segs, k);
           }
+      }
+      break;
+
+    case PruneAllocation::RowBlock:
+      for (size_t i = 0; i < layers.size(); ++i) {
+        SparseLinear& l = *layers[i].layer;
+        Backend& b = l.backend();
+        const int64_t blocks = layers[i].row_blocks, in = l.in();
+        NEUROAI_CHECK(blocks >= 1 && l.out() % blocks == 0, "pruner: layer '{}' has {} rows, not {} equal blocks",
+                      l.name(), l.out(), blocks);
+        const int64_t rows = l.out() / blocks, n_block = rows * in;
+        const PruneTarget whole = l.prune_target(score_of(i));
+        std::vector<int32_t> indptr;
+        if (l.format() == WeightFormat::Csr) indptr = l.csr_indptr_host();
+        auto first = [&](int64_t row) { return indptr.empty() ? row * in : int64_t(indptr[size_t(row)]); };
+        for (int64_t g = 0; g < blocks; ++g) {
+          const int64_t a = first(g * rows), e = first((g + 1) * rows);
+          const int64_t alive = e > a ? b.count_nonzero(whole.alive + a, e - a) : 0;
+          const int64_t k = std::min(alive, pruned_target(sparsity, n_block) - (n_block - alive));
+          if (k <= 0) continue;
+          const PruneTarget seg{whole.score + a, whole.alive + a, e - a};
+          b.prune_smallest({&seg, 1}, k);
+        }
       }
       break;
   }

@@ -1,10 +1,12 @@
-// Magnitude pruning of SparseLinear layers (SPEC §2.1, §2.3-2.5): when to prune (gradual cubic
+// Magnitude pruning of SparseLinear layers (SPEC §2.1, §2.3-2.5, §6.4): when to prune (gradual cubic
 // schedule, one-shot, iterative rounds with rewinding), how the target is allocated (per layer, one
-// global ranking, or per tile of the post-synaptic sheet) and what is ranked (|W|, optionally divided
-// by 1 + distance_weight * wiring length).
+// global ranking, per tile of the post-synaptic sheet, or per block of rows such as a recurrent
+// layer's gate blocks) and what is ranked (|W|, optionally divided by 1 + distance_weight * wiring
+// length, or a layer's own score such as the RNN's temporal relevance).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -16,7 +18,7 @@
 namespace neuroai {
 
 enum class PruneMethod { None, Gradual, Iterative, OneShot };
-enum class PruneAllocation { Layerwise, Global, Tile };
+enum class PruneAllocation { Layerwise, Global, Tile, RowBlock };
 
 struct PruneConfig {
   PruneMethod method = PruneMethod::Gradual;
@@ -34,9 +36,16 @@ struct PruneConfig {
 // Sheets are {1, n} for layers that are not sheets.
 struct PrunableLayer {
   SparseLinear* layer = nullptr;
-  Sheet in_sheet;
-  Sheet out_sheet;
+  Sheet in_sheet{};
+  Sheet out_sheet{};
   bool is_output = false;
+  // RowBlock allocation: the layer's rows form this many equal blocks (a GRU's r, z, n gates), each
+  // pruned to the target on its own.
+  int64_t row_blocks = 1;
+  // When set, what is ranked instead of |W| (and of the distance score): one value per stored entry
+  // in the layer's storage order (dense: out * in, CSR: nnz), on the layer's backend. Called at
+  // each prune event, so it sees the weights and traces of that moment.
+  std::function<Buffer<float>()> score = nullptr;
 };
 
 class Pruner {

@@ -11,6 +11,7 @@
 #include "engine/dataset.h"
 #include "engine/metrics.h"
 #include "engine/run_log.h"
+#include "engine/pruner.h"
 #include "engine/schedule.h"
 #include "kernels/error.h"
 #include "engine/train_loop.h"
@@ -232,40 +233,21 @@ nlohmann::json layer_json(const SparseLinear& l) {
           {"format", format_name(l.format())}};
 }
 
-void prune_layer(Backend& be, SparseLinear& l, const std::vector<float>* rel, double s, int64_t blocks) {
-  const int64_t out = l.out(), in = l.in(), rows = out / blocks;
+// The temporal relevance score of SPEC §6.4, S_ij = |W_ij| sqrt(r_j), in the layer's storage order.
+Buffer<float> relevance_scores(const SparseLinear& l, const std::vector<float>& rel) {
+  const int64_t out = l.out(), in = l.in();
   const bool csr = l.format() == WeightFormat::Csr;
   const auto mask = l.mask_dense_host();  // (out, in)
-  std::vector<int32_t> indptr;
-  if (csr) indptr = l.csr_indptr_host();
-  Buffer<float> score;
-  if (rel) {
-    // S_ij = |W_ij| sqrt(r_j), in the layer's storage order.
-    const auto w = l.weight_dense_host();
-    std::vector<float> sc;
-    sc.reserve(size_t(csr ? l.nnz() : out * in));
-    for (int64_t i = 0; i < out; ++i)
-      for (int64_t j = 0; j < in; ++j) {
-        const size_t k = size_t(i * in + j);
-        if (csr && !mask[k]) continue;
-        sc.push_back(std::fabs(w[k]) * std::sqrt(std::max(0.0f, (*rel)[size_t(j)])));
-      }
-    score = Buffer<float>(be, sc);
-  }
-  PruneTarget full = l.prune_target(rel ? score.data() : nullptr);
-  for (int64_t g = 0; g < blocks; ++g) {
-    const int64_t r0 = g * rows, r1 = r0 + rows, n_block = rows * in;
-    int64_t alive = 0;
-    for (int64_t k = r0 * in; k < r1 * in; ++k) alive += mask[size_t(k)] != 0;
-    const int64_t n_prune = std::llround(s * double(n_block)) - (n_block - alive);
-    if (n_prune <= 0) continue;
-    const int64_t off = csr ? indptr[size_t(r0)] : r0 * in;
-    const int64_t n = csr ? indptr[size_t(r1)] - indptr[size_t(r0)] : n_block;
-    const PruneTarget t{full.score + off, full.alive + off, n};
-    be.prune_smallest(std::span<const PruneTarget>(&t, 1), std::min(n_prune, alive));
-  }
-  l.apply_pruning();
-  be.synchronize();
+  const auto w = l.weight_dense_host();
+  std::vector<float> sc;
+  sc.reserve(size_t(csr ? l.nnz() : out * in));
+  for (int64_t i = 0; i < out; ++i)
+    for (int64_t j = 0; j < in; ++j) {
+      const size_t k = size_t(i * in + j);
+      if (csr && !mask[k]) continue;
+      sc.push_back(std::fabs(w[k]) * std::sqrt(std::max(0.0f, rel[size_t(j)])));
+    }
+  return Buffer<float>(l.backend(), sc);
 }
 
 // The options a resumed run must share with the run that saved the state.
@@ -297,17 +279,42 @@ nlohmann::json train_config_json(const RnnTrainConfig& c, const SeqTask& task) {
 
 }  // namespace
 
-void prune_rnn(RnnModel& model, double sparsity, PruneScore score, bool per_gate_block) {
-  Backend& be = model.backend();
+namespace {
+
+// W_ih and W_hh as the Pruner's groups: per gate block or whole, ranked by relevance or |W|.
+std::vector<PrunableLayer> rnn_prune_groups(RnnModel& model, PruneScore score, bool per_gate_block) {
   const int64_t blocks = per_gate_block ? model.config().gates() : 1;
-  std::vector<float> r_ih, r_hh;
-  if (score == PruneScore::Relevance) {
-    r_ih = model.relevance_ih_host();
-    r_hh = model.relevance_hh_host();
+  std::vector<PrunableLayer> groups;
+  for (SparseLinear* l : {&model.ih(), &model.hh()}) {
+    PrunableLayer g{.layer = l, .row_blocks = blocks};
+    if (score == PruneScore::Relevance) {
+      const bool ih = l == &model.ih();
+      g.score = [&model, l, ih] { return relevance_scores(*l, ih ? model.relevance_ih_host() : model.relevance_hh_host()); };
+    }
+    groups.push_back(std::move(g));
   }
-  const bool rel = score == PruneScore::Relevance;
-  prune_layer(be, model.ih(), rel ? &r_ih : nullptr, sparsity, blocks);
-  prune_layer(be, model.hh(), rel ? &r_hh : nullptr, sparsity, blocks);
+  return groups;
+}
+
+PruneConfig rnn_prune_config(const RnnTrainConfig& c) {
+  PruneConfig p;
+  p.method = c.sparsity > 0.0 ? PruneMethod::Gradual : PruneMethod::None;
+  p.sparsity = c.sparsity;
+  p.start = c.prune_start;
+  p.end = c.prune_end;
+  p.every = c.prune_every;
+  p.allocation = PruneAllocation::RowBlock;
+  return p;
+}
+
+}  // namespace
+
+void prune_rnn(RnnModel& model, double sparsity, PruneScore score, bool per_gate_block) {
+  PruneConfig pc;
+  pc.method = PruneMethod::None;
+  pc.allocation = PruneAllocation::RowBlock;
+  auto groups = rnn_prune_groups(model, score, per_gate_block);
+  Pruner(pc, 0).prune_to(sparsity, groups);
 }
 
 std::vector<uint8_t> rnn_alive_units(const RnnModel& model) {
@@ -438,7 +445,7 @@ public:
   RnnFamily(Backend& be, const RnnConfig& model_cfg, const RnnTrainConfig& cfg, const SeqTask& task)
       : be_(be), cfg_(cfg), task_(task), model_(be, model_cfg), T_(task.steps), B_(std::min(cfg.batch, task.train.n)),
         per_epoch_(task.train.n / B_), total_(per_epoch_ * cfg.epochs),
-        sched_(GmpSchedule::from_fractions(0.0, cfg.sparsity, total_, cfg.prune_start, cfg.prune_end, cfg.prune_every)),
+        pruner_(rnn_prune_config(cfg), total_), groups_(rnn_prune_groups(model_, cfg.score, cfg.per_gate_block)),
         pruning_(cfg.sparsity > 0.0), bt_(be, task, B_) {
     set_handoff();
     if (cfg.idr.any()) idr_ = std::make_unique<IdrRegularizer>(be, cfg.idr, T_ * B_, model_.hidden());
@@ -455,7 +462,7 @@ public:
   }
 
   void start(TrainLoop& loop) override {
-    const std::string note = pruning_ ? sched_.shortened_note(cfg_.prune_every, "--prune-every", "step") : "";
+    const std::string note = pruning_ ? pruner_.schedule().shortened_note(cfg_.prune_every, "--prune-every", "step") : "";
     if (!note.empty()) loop.message(note);
   }
 
@@ -478,10 +485,8 @@ public:
     const float lr = lr_at(cfg_.optim, cfg_.lr, step - 1, total_);
     model_.step(cfg_.optim, lr, step);
     if (pruning_ && cfg_.score == PruneScore::Relevance) model_.update_relevance(cfg_.relevance_beta);
-    if (pruning_ && sched_.is_prune_step(step)) {
-      prune_rnn(model_, sched_.sparsity_at(step), cfg_.score, cfg_.per_gate_block);  // hands off by policy
-      loop.structure_event("prune", epoch, {{"sparsity_target", sched_.sparsity_at(step)}, {"layers", layers_json()}});
-    }
+    if (pruner_.on_step(step, groups_))  // hands off by policy
+      loop.structure_event("prune", epoch, {{"sparsity_target", pruner_.target_at(step)}, {"layers", layers_json()}});
     loss_sum_ += loss;
     return {loss, gnorm, B_, lr};
   }
@@ -507,7 +512,7 @@ public:
     j["step"] = step;
     j["train_loss"] = loss_sum_ / double(per_epoch_);
     j["lr"] = lr_at(cfg_.optim, cfg_.lr, step - 1, total_);
-    j["sparsity_target"] = pruning_ ? sched_.sparsity_at(step) : 0.0;
+    j["sparsity_target"] = pruner_.target_at(step);
     j["samples_per_s"] = double(per_epoch_ * B_) / epoch_s;
     j["epoch_seconds"] = epoch_s;
     if (cfg_.merge) j["merge"] = {{"alive_before", ms.alive_before}, {"merged", ms.merged}, {"dead", ms.dead}};
@@ -603,7 +608,8 @@ private:
   const SeqTask& task_;
   RnnModel model_;
   const int64_t T_, B_, per_epoch_, total_;
-  const GmpSchedule sched_;
+  Pruner pruner_;
+  std::vector<PrunableLayer> groups_;  // W_ih and W_hh
   const bool pruning_;
   std::unique_ptr<IdrRegularizer> idr_;
   Batch bt_;
