@@ -34,6 +34,7 @@
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
+#include "engine/csr_matrix.h"
 #include "engine/graph_metrics.h"
 #include "engine/tensor.h"
 #include "kernels/backend.h"
@@ -207,13 +208,6 @@ void BM_RemapIndices(benchmark::State& state, const std::string& name) {
 
 // ---- CSR ops: a uniform random pattern W (n, k) ---------------------------------------------
 
-struct HostCsr {
-  int32_t rows = 0, cols = 0;
-  std::vector<int32_t> indptr, indices;
-  std::vector<float> values;
-  int64_t nnz() const { return int64_t(indices.size()); }
-};
-
 HostCsr random_csr(int32_t rows, int32_t cols, double density) {
   HostCsr a;
   a.rows = rows;
@@ -221,7 +215,6 @@ HostCsr random_csr(int32_t rows, int32_t cols, double density) {
   std::mt19937_64 rng(1234);
   std::bernoulli_distribution keep(density);
   std::uniform_real_distribution<float> u(-1.f, 1.f);
-  a.indptr.push_back(0);
   for (int32_t r = 0; r < rows; ++r) {
     for (int32_t c = 0; c < cols; ++c)
       if (keep(rng)) {
@@ -232,18 +225,6 @@ HostCsr random_csr(int32_t rows, int32_t cols, double density) {
   }
   return a;
 }
-
-// The pattern on a backend.
-struct DevCsr {
-  Buffer<int32_t> indptr, indices;
-  Buffer<float> values;
-  int32_t rows, cols;
-  int64_t nnz;
-  DevCsr(Backend& be, const HostCsr& h)
-      : indptr(be, h.indptr), indices(be, h.indices), values(be, h.values), rows(h.rows), cols(h.cols),
-        nnz(h.nnz()) {}
-  ConstCsrView view() const { return {indptr.data(), indices.data(), values.data(), rows, cols, nnz}; }
-};
 
 // Args (k, n, density) -> W (n, k) at density / 1000.
 HostCsr csr_of(const benchmark::State& state, int first) {
@@ -258,15 +239,15 @@ void BM_HebbianCsrUpdate(benchmark::State& state, const std::string& name) {
   if (!be) return;
   be->set_validate_csr(false);
   const int64_t m = state.range(0), k = state.range(1), n = state.range(2);
-  const DevCsr w(*be, csr_of(state, 1));
+  const CsrMatrix w(*be, csr_of(state, 1), "W");
   Buffer<float> post(*be, uniform(m * n, 1, 0.f, 1.f)), pre(*be, uniform(m * k, 2, 0.f, 1.f));
-  Buffer<float> hebb(*be, std::vector<float>(size_t(w.nnz), 0.f));
+  Buffer<float> hebb(*be, std::vector<float>(size_t(w.nnz()), 0.f));
   const double s = run_timed(state, *be, [&] {
     be->hebbian_csr_update(w.view(), {post.data(), m, n}, {pre.data(), m, k}, 0.1f, 1.0f, hebb.data());
   });
   // post and pre once, the pattern's indptr and indices, hebb read and written.
-  const double bytes = 4.0 * double(m * (n + k)) + 4.0 * double(n + 1) + 12.0 * double(w.nnz);
-  set_counters(state, be.get(), 2.0 * double(m * w.nnz), bytes, s);
+  const double bytes = 4.0 * double(m * (n + k)) + 4.0 * double(n + 1) + 12.0 * double(w.nnz());
+  set_counters(state, be.get(), 2.0 * double(m * w.nnz()), bytes, s);
 }
 
 // The dense baseline of hebbian_csr_update: C (n, k) = post^T (n, m) pre (m, k) / m; density is ignored.
@@ -297,14 +278,14 @@ void BM_CsrTranspose(benchmark::State& state, const std::string& name) {
   auto be = backend_or_skip(state, name);
   if (!be) return;
   be->set_validate_csr(false);
-  const DevCsr w(*be, csr_of(state, 0));
-  Buffer<int32_t> t_indptr(*be, int64_t(w.cols) + 1), t_indices(*be, w.nnz), perm(*be, w.nnz);
-  Buffer<float> t_values(*be, w.nnz);
+  const CsrMatrix w(*be, csr_of(state, 0), "W");
+  Buffer<int32_t> t_indptr(*be, int64_t(w.cols()) + 1), t_indices(*be, w.nnz()), perm(*be, w.nnz());
+  Buffer<float> t_values(*be, w.nnz());
   const double s = run_timed(state, *be, [&] {
-    be->csr_transpose(w.view(), {t_indptr.data(), t_indices.data(), t_values.data(), w.cols, w.rows, w.nnz},
+    be->csr_transpose(w.view(), {t_indptr.data(), t_indices.data(), t_values.data(), w.cols(), w.rows(), w.nnz()},
                       perm.data());
   });
-  set_counters(state, be.get(), 0.0, csr_bytes(w.rows, w.nnz) + csr_bytes(w.cols, w.nnz) + 4.0 * double(w.nnz), s);
+  set_counters(state, be.get(), 0.0, csr_bytes(w.rows(), w.nnz()) + csr_bytes(w.cols(), w.nnz()) + 4.0 * double(w.nnz()), s);
 }
 
 // At.values = W.values[perm] with csr_transpose's perm: once per training step for the dX product.
@@ -312,26 +293,26 @@ void BM_Gather(benchmark::State& state, const std::string& name) {
   auto be = backend_or_skip(state, name);
   if (!be) return;
   be->set_validate_csr(false);
-  const DevCsr w(*be, csr_of(state, 0));
-  Buffer<int32_t> t_indptr(*be, int64_t(w.cols) + 1), t_indices(*be, w.nnz), perm(*be, w.nnz);
-  Buffer<float> t_values(*be, w.nnz);
-  be->csr_transpose(w.view(), {t_indptr.data(), t_indices.data(), nullptr, w.cols, w.rows, w.nnz}, perm.data());
+  const CsrMatrix w(*be, csr_of(state, 0), "W");
+  Buffer<int32_t> t_indptr(*be, int64_t(w.cols()) + 1), t_indices(*be, w.nnz()), perm(*be, w.nnz());
+  Buffer<float> t_values(*be, w.nnz());
+  be->csr_transpose(w.view(), {t_indptr.data(), t_indices.data(), nullptr, w.cols(), w.rows(), w.nnz()}, perm.data());
   const double s =
-      run_timed(state, *be, [&] { be->gather(w.values.data(), perm.data(), w.nnz, t_values.data()); });
-  set_counters(state, be.get(), 0.0, 12.0 * double(w.nnz), s);
+      run_timed(state, *be, [&] { be->gather(w.values(), perm.data(), w.nnz(), t_values.data()); });
+  set_counters(state, be.get(), 0.0, 12.0 * double(w.nnz()), s);
 }
 
 // A pruning round's keep flags over W's entries, their scan, and room for the compacted arrays.
 struct Recompaction {
-  DevCsr w;
+  CsrMatrix w;
   Buffer<uint8_t> keep;
   Buffer<int32_t> pos, indices, indptr;
   Buffer<float> values;
   int64_t kept = 0;
   Recompaction(Backend& be, const HostCsr& h)
-      : w(be, h), keep(be, flags(h.nnz(), kKeep, 3)), pos(be, h.nnz() + 1), indices(be, h.nnz()),
+      : w(be, h, "W"), keep(be, flags(h.nnz(), kKeep, 3)), pos(be, h.nnz() + 1), indices(be, h.nnz()),
         indptr(be, int64_t(h.rows) + 1), values(be, h.nnz()) {
-    kept = be.scan_flags(keep.data(), w.nnz, pos.data());
+    kept = be.scan_flags(keep.data(), w.nnz(), pos.data());
   }
 };
 
@@ -340,8 +321,8 @@ void BM_ScanFlags(benchmark::State& state, const std::string& name) {
   auto be = backend_or_skip(state, name);
   if (!be) return;
   Recompaction r(*be, csr_of(state, 0));
-  const double s = run_timed(state, *be, [&] { be->scan_flags(r.keep.data(), r.w.nnz, r.pos.data()); });
-  set_counters(state, be.get(), 0.0, double(r.w.nnz) + 4.0 * double(r.w.nnz + 1), s);
+  const double s = run_timed(state, *be, [&] { be->scan_flags(r.keep.data(), r.w.nnz(), r.pos.data()); });
+  set_counters(state, be.get(), 0.0, double(r.w.nnz()) + 4.0 * double(r.w.nnz() + 1), s);
 }
 
 // src, keep, pos (nnz) -> dst (kept).
@@ -350,9 +331,9 @@ void BM_CompactF32(benchmark::State& state, const std::string& name) {
   if (!be) return;
   Recompaction r(*be, csr_of(state, 0));
   const double s = run_timed(state, *be, [&] {
-    be->compact_f32(r.w.values.data(), r.keep.data(), r.pos.data(), r.w.nnz, r.values.data());
+    be->compact_f32(r.w.values(), r.keep.data(), r.pos.data(), r.w.nnz(), r.values.data());
   });
-  set_counters(state, be.get(), 0.0, 9.0 * double(r.w.nnz) + 4.0 * double(r.kept), s);
+  set_counters(state, be.get(), 0.0, 9.0 * double(r.w.nnz()) + 4.0 * double(r.kept), s);
 }
 
 void BM_CompactI32(benchmark::State& state, const std::string& name) {
@@ -360,9 +341,9 @@ void BM_CompactI32(benchmark::State& state, const std::string& name) {
   if (!be) return;
   Recompaction r(*be, csr_of(state, 0));
   const double s = run_timed(state, *be, [&] {
-    be->compact_i32(r.w.indices.data(), r.keep.data(), r.pos.data(), r.w.nnz, r.indices.data());
+    be->compact_i32(r.w.indices(), r.keep.data(), r.pos.data(), r.w.nnz(), r.indices.data());
   });
-  set_counters(state, be.get(), 0.0, 9.0 * double(r.w.nnz) + 4.0 * double(r.kept), s);
+  set_counters(state, be.get(), 0.0, 9.0 * double(r.w.nnz()) + 4.0 * double(r.kept), s);
 }
 
 // indptr (n + 1) and pos at those offsets -> out (n + 1).
@@ -371,9 +352,9 @@ void BM_CsrCompactIndptr(benchmark::State& state, const std::string& name) {
   if (!be) return;
   Recompaction r(*be, csr_of(state, 0));
   const double s = run_timed(state, *be, [&] {
-    be->csr_compact_indptr(r.w.indptr.data(), r.w.rows, r.pos.data(), r.indptr.data());
+    be->csr_compact_indptr(r.w.indptr(), r.w.rows(), r.pos.data(), r.indptr.data());
   });
-  set_counters(state, be.get(), 0.0, 12.0 * double(r.w.rows + 1), s);
+  set_counters(state, be.get(), 0.0, 12.0 * double(r.w.rows() + 1), s);
 }
 
 // SparseLinear::compact_csr's sequence: scan (host sync), values, indices, row pointers. "bytes/s"
@@ -383,13 +364,13 @@ void BM_CsrRecompact(benchmark::State& state, const std::string& name) {
   if (!be) return;
   Recompaction r(*be, csr_of(state, 0));
   const double s = run_timed(state, *be, [&] {
-    const int64_t kept = be->scan_flags(r.keep.data(), r.w.nnz, r.pos.data());
+    const int64_t kept = be->scan_flags(r.keep.data(), r.w.nnz(), r.pos.data());
     benchmark::DoNotOptimize(kept);
-    be->compact_f32(r.w.values.data(), r.keep.data(), r.pos.data(), r.w.nnz, r.values.data());
-    be->compact_i32(r.w.indices.data(), r.keep.data(), r.pos.data(), r.w.nnz, r.indices.data());
-    be->csr_compact_indptr(r.w.indptr.data(), r.w.rows, r.pos.data(), r.indptr.data());
+    be->compact_f32(r.w.values(), r.keep.data(), r.pos.data(), r.w.nnz(), r.values.data());
+    be->compact_i32(r.w.indices(), r.keep.data(), r.pos.data(), r.w.nnz(), r.indices.data());
+    be->csr_compact_indptr(r.w.indptr(), r.w.rows(), r.pos.data(), r.indptr.data());
   });
-  set_counters(state, be.get(), 0.0, 9.0 * double(r.w.nnz) + 8.0 * double(r.kept) + 8.0 * double(r.w.rows + 1), s);
+  set_counters(state, be.get(), 0.0, 9.0 * double(r.w.nnz()) + 8.0 * double(r.kept) + 8.0 * double(r.w.rows() + 1), s);
 }
 
 // The stand-alone copy baseline: one copy of `bytes` per iteration; "bytes/s" counts read + write.
@@ -409,17 +390,17 @@ void BM_CusparseCsr2csc(benchmark::State& state, const std::string& name) {
   auto be = backend_or_skip(state, name);
   if (!be) return;
   auto* cb = as_cuda(*be);
-  const DevCsr w(*be, csr_of(state, 0));
-  Buffer<int32_t> t_indptr(*be, int64_t(w.cols) + 1), t_indices(*be, w.nnz);
-  Buffer<float> t_values(*be, w.nnz);
+  const CsrMatrix w(*be, csr_of(state, 0), "W");
+  Buffer<int32_t> t_indptr(*be, int64_t(w.cols()) + 1), t_indices(*be, w.nnz());
+  Buffer<float> t_values(*be, w.nnz());
   auto call = [&](void* buffer, size_t* bytes) {
     if (bytes)
-      return cusparseCsr2cscEx2_bufferSize(cb->cusparse(), w.rows, w.cols, int(w.nnz), w.values.data(),
-                                           w.indptr.data(), w.indices.data(), t_values.data(), t_indptr.data(),
+      return cusparseCsr2cscEx2_bufferSize(cb->cusparse(), w.rows(), w.cols(), int(w.nnz()), w.values(),
+                                           w.indptr(), w.indices(), t_values.data(), t_indptr.data(),
                                            t_indices.data(), CUDA_R_32F, CUSPARSE_ACTION_NUMERIC,
                                            CUSPARSE_INDEX_BASE_ZERO, CUSPARSE_CSR2CSC_ALG1, bytes);
-    return cusparseCsr2cscEx2(cb->cusparse(), w.rows, w.cols, int(w.nnz), w.values.data(), w.indptr.data(),
-                              w.indices.data(), t_values.data(), t_indptr.data(), t_indices.data(), CUDA_R_32F,
+    return cusparseCsr2cscEx2(cb->cusparse(), w.rows(), w.cols(), int(w.nnz()), w.values(), w.indptr(),
+                              w.indices(), t_values.data(), t_indptr.data(), t_indices.data(), CUDA_R_32F,
                               CUSPARSE_ACTION_NUMERIC, CUSPARSE_INDEX_BASE_ZERO, CUSPARSE_CSR2CSC_ALG1, buffer);
   };
   size_t bytes = 0;
@@ -429,7 +410,7 @@ void BM_CusparseCsr2csc(benchmark::State& state, const std::string& name) {
   }
   Buffer<unsigned char> buffer(*be, int64_t(std::max<size_t>(bytes, 1)));
   run_timed(state, *be, [&] { call(buffer.data(), nullptr); });
-  set_counters(state, nullptr, 0.0, csr_bytes(w.rows, w.nnz) + csr_bytes(w.cols, w.nnz), 0.0);
+  set_counters(state, nullptr, 0.0, csr_bytes(w.rows(), w.nnz()) + csr_bytes(w.cols(), w.nnz()), 0.0);
 }
 
 // cub::DeviceSelect::Flagged of W's values and indices by the keep flags, the count read back to the
@@ -441,24 +422,24 @@ void BM_CubSelectFlagged(benchmark::State& state, const std::string& name) {
   Recompaction r(*be, csr_of(state, 0));
   Buffer<int32_t> num(*be, 2);
   size_t bytes_f = 0, bytes_i = 0;
-  cub_select_flagged(nullptr, bytes_f, r.w.values.data(), r.keep.data(), r.values.data(), num.data(), r.w.nnz,
+  cub_select_flagged(nullptr, bytes_f, r.w.values(), r.keep.data(), r.values.data(), num.data(), r.w.nnz(),
                      cb->stream());
-  cub_select_flagged(nullptr, bytes_i, r.w.indices.data(), r.keep.data(), r.indices.data(), num.data() + 1, r.w.nnz,
+  cub_select_flagged(nullptr, bytes_i, r.w.indices(), r.keep.data(), r.indices.data(), num.data() + 1, r.w.nnz(),
                      cb->stream());
   size_t temp_bytes = std::max(bytes_f, bytes_i);
   Buffer<unsigned char> temp(*be, int64_t(std::max<size_t>(temp_bytes, 1)));
   auto* host_num = static_cast<int32_t*>(cb->pinned(sizeof(int32_t)));
   run_timed(state, *be, [&] {
     size_t b = temp_bytes;
-    cub_select_flagged(temp.data(), b, r.w.values.data(), r.keep.data(), r.values.data(), num.data(), r.w.nnz,
+    cub_select_flagged(temp.data(), b, r.w.values(), r.keep.data(), r.values.data(), num.data(), r.w.nnz(),
                        cb->stream());
     b = temp_bytes;
-    cub_select_flagged(temp.data(), b, r.w.indices.data(), r.keep.data(), r.indices.data(), num.data() + 1, r.w.nnz,
+    cub_select_flagged(temp.data(), b, r.w.indices(), r.keep.data(), r.indices.data(), num.data() + 1, r.w.nnz(),
                        cb->stream());
     cudaMemcpyAsync(host_num, num.data(), sizeof(int32_t), cudaMemcpyDeviceToHost, cb->stream());
     cudaStreamSynchronize(cb->stream());
   });
-  set_counters(state, nullptr, 0.0, 9.0 * double(r.w.nnz) + 8.0 * double(r.kept), 0.0);
+  set_counters(state, nullptr, 0.0, 9.0 * double(r.w.nnz()) + 8.0 * double(r.kept), 0.0);
 }
 #endif  // NEUROAI_HAVE_CUDA
 

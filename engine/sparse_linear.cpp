@@ -109,7 +109,7 @@ ConstCsrView SparseLinear::csr() const {
 
 ConstCsrView SparseLinear::csr_transposed() const {
   NEUROAI_CHECK(format_ == WeightFormat::Csr, "SparseLinear '{}': csr_transposed() needs the CSR format", name_);
-  return {t_indptr_.data(), t_indices_.data(), t_values_.data(), int32_t(in_), int32_t(out_), alive_count_};
+  return wt_.view();
 }
 
 void SparseLinear::check_batch(ConstDenseView v, int64_t cols, const char* what, const char* arg) const {
@@ -160,7 +160,7 @@ void SparseLinear::backward(ConstDenseView x, ConstDenseView dy, DenseView dx, b
   if (nnz > 0) b_->sddmm_csr(csr(), dy, x, w_.g(), true);
   if (db) b_->col_sum(dy, db, true);
   if (dx.data) {
-    if (nnz > 0) b_->gather(w_.w(), perm_.data(), nnz, t_values_.data());
+    if (nnz > 0) b_->gather(w_.w(), perm_.data(), nnz, wt_.values());
     b_->spmm_csr(csr_transposed(), dy, nullptr, dx, accumulate_dx);
   }
 }
@@ -263,13 +263,10 @@ void SparseLinear::compact_csr() {
 
 void SparseLinear::rebuild_transpose() {
   const int64_t nnz = alive_count_;
-  t_indptr_ = Buffer<int32_t>(*b_, in_ + 1);
-  t_indices_ = Buffer<int32_t>(*b_, nnz);
-  t_values_ = Buffer<float>(*b_, nnz);
+  wt_ = CsrMatrix(*b_, int32_t(in_), int32_t(out_), nnz);
   perm_ = Buffer<int32_t>(*b_, nnz);
   CsrCheckOff off(*b_);
-  CsrView at{t_indptr_.data(), t_indices_.data(), t_values_.data(), int32_t(in_), int32_t(out_), nnz};
-  b_->csr_transpose(csr(), at, perm_.data());
+  b_->csr_transpose(csr(), wt_.view(), perm_.data());
 }
 
 void SparseLinear::to_csr() {
@@ -416,7 +413,7 @@ void SparseLinear::remove_input_unit(int64_t j) {
     b_->upload(w_.mask(), m.data(), m.size());
   } else if (alive_count_ > 0) {
     // Column j of W is row j of W^T; perm maps those entries back to W's storage order.
-    const auto row = download(*b_, t_indptr_.data() + j, 2);
+    const auto row = download(*b_, wt_.indptr() + j, 2);
     const auto perm = download(*b_, perm_.data() + row[0], row[1] - row[0]);
     auto alive = alive_.to_host();
     for (int32_t k : perm) alive[size_t(k)] = 0;

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/csr_matrix.h"
 #include "engine/optimizer.h"
 #include "engine/safetensors.h"
 #include "engine/tensor.h"
@@ -149,9 +150,7 @@ private:
   Buffer<int32_t> indices_;   // (nnz)
   Buffer<uint8_t> alive_;     // (nnz) 1 = alive; prune_smallest clears, apply_pruning compacts
   Buffer<uint8_t> ones_;      // (nnz at hand-off) all 1: resets alive_ after compaction, device to device
-  Buffer<int32_t> t_indptr_;  // (in + 1) W^T
-  Buffer<int32_t> t_indices_;  // (nnz)
-  Buffer<float> t_values_;    // (nnz) W^T values = values[perm]
+  CsrMatrix wt_;              // W^T (in x out); its values are values[perm], gathered before each use
   Buffer<int32_t> perm_;      // (nnz)
 };
 

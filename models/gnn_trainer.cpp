@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/csr_matrix.h"
 #include "engine/graph_metrics.h"
 #include "engine/run_log.h"
 #include "engine/safetensors.h"
@@ -23,41 +24,6 @@ namespace neuroai {
 namespace {
 
 uint64_t pair_key(int32_t u, int32_t v) { return (uint64_t(uint32_t(std::min(u, v))) << 32) | uint32_t(std::max(u, v)); }
-
-// A host CSR.
-struct HostCsr {
-  std::vector<int32_t> indptr, indices;
-};
-
-// Rows from (row, col) entries (any order; no duplicates).
-HostCsr build_csr(int32_t rows, std::vector<std::pair<int32_t, int32_t>> entries, std::vector<int32_t>* order) {
-  std::vector<int32_t> idx(entries.size());
-  std::iota(idx.begin(), idx.end(), 0);
-  std::sort(idx.begin(), idx.end(), [&](int32_t a, int32_t b) { return entries[a] < entries[b]; });
-  HostCsr c;
-  c.indptr.assign(size_t(rows) + 1, 0);
-  for (int32_t k : idx) {
-    ++c.indptr[entries[k].first + 1];
-    c.indices.push_back(entries[k].second);
-  }
-  for (int32_t r = 0; r < rows; ++r) c.indptr[r + 1] += c.indptr[r];
-  if (order) *order = idx;
-  return c;
-}
-
-// A CSR matrix on the backend with its values.
-struct DevCsr {
-  Buffer<int32_t> indptr, indices;
-  Buffer<float> values;
-  int32_t rows = 0, cols = 0;
-  DevCsr() = default;
-  DevCsr(Backend& b, const HostCsr& h, int32_t r, int32_t c, float fill)
-      : indptr(b, h.indptr), indices(b, h.indices), values(b, int64_t(h.indices.size())), rows(r), cols(c) {
-    if (values.size()) b.fill(values.size(), fill, values.data());
-  }
-  int64_t nnz() const { return indices.size(); }
-  ConstCsrView view() const { return {indptr.data(), indices.data(), values.data(), rows, cols, nnz()}; }
-};
 
 std::vector<float> transpose_host(const std::vector<float>& x, int64_t rows, int64_t cols) {
   std::vector<float> t(x.size());
@@ -86,7 +52,7 @@ EdgeList sample_non_edges(int32_t n, int64_t count, const std::unordered_set<uin
 // Everything one task needs on the backend.
 struct NodeTask {
   std::vector<int32_t> train_nodes, test_nodes;
-  DevCsr sel, sel_t;              // (N_tr x N) selection and its transpose
+  CsrMatrix sel, sel_t;              // (N_tr x N) selection and its transpose
   Buffer<int32_t> train_labels;   // (N_tr)
   Tensor eye;                     // (C, C)
   Tensor picked, logits, dlogits, dpicked, all_logits;
@@ -97,7 +63,7 @@ struct NodeTask {
 struct LinkTask {
   EdgeList train_pos, test_pos, test_neg;
   std::unordered_set<uint64_t> all_edges;
-  DevCsr test_q;                  // (N x N) test queries, one direction
+  CsrMatrix test_q;                  // (N x N) test queries, one direction
   std::vector<uint8_t> test_label;  // in test_q's storage order
   Buffer<float> loss;
 };
@@ -147,8 +113,8 @@ GnnSplit make_split(Backend& b, const Graph& g, const GnnTrainConfig& cfg, std::
       et.emplace_back(nt.train_nodes[r], int32_t(r));
       ytr.push_back(g.labels[nt.train_nodes[r]]);
     }
-    nt.sel = DevCsr(b, build_csr(int32_t(n_tr), e, nullptr), int32_t(n_tr), n, 1.0f);
-    nt.sel_t = DevCsr(b, build_csr(n, et, nullptr), n, int32_t(n_tr), 1.0f);
+    nt.sel = CsrMatrix(b, HostCsr::from_entries(int32_t(n_tr), n, e), 1.0f, "the training-node selection");
+    nt.sel_t = CsrMatrix(b, HostCsr::from_entries(n, int32_t(n_tr), et), 1.0f, "the training-node scatter");
     nt.train_labels = Buffer<int32_t>(b, ytr);
     std::vector<float> eye(size_t(classes * classes), 0.0f);
     for (int32_t c = 0; c < classes; ++c) eye[c * classes + c] = 1.0f;
@@ -177,9 +143,9 @@ GnnSplit make_split(Backend& b, const Graph& g, const GnnTrainConfig& cfg, std::
     for (auto e : lt.test_pos) q.push_back(e), lab.push_back(1);
     for (auto e : lt.test_neg) q.push_back(e), lab.push_back(0);
     std::vector<int32_t> order;
-    const HostCsr h = build_csr(n, q, &order);
+    const HostCsr h = HostCsr::from_entries(n, n, q, &order);
     for (int32_t k : order) lt.test_label.push_back(lab[k]);
-    lt.test_q = DevCsr(b, h, n, n, 0.0f);
+    lt.test_q = CsrMatrix(b, h, 0.0f, "the test edge queries");
     lt.loss = Buffer<float>(b, 1);
     mc.out = mc.hidden;
   }
@@ -407,7 +373,7 @@ public:
       for (auto [u, v] : lt.train_pos) q.emplace_back(u, v), q.emplace_back(v, u), lab.push_back(1), lab.push_back(1);
       for (auto [u, v] : neg) q.emplace_back(u, v), q.emplace_back(v, u), lab.push_back(0), lab.push_back(0);
       std::vector<int32_t> order;
-      DevCsr qc(b_, build_csr(n, q, &order), n, n, 0.0f);
+      CsrMatrix qc(b_, HostCsr::from_entries(n, n, q, &order), 0.0f, "the training edge queries");
       const int64_t m = qc.nnz();
       std::vector<int32_t> y(static_cast<size_t>(m)), idx2(static_cast<size_t>(2 * m)), odd(y.size());
       for (int64_t k = 0; k < m; ++k) {
@@ -424,7 +390,7 @@ public:
       Tensor logits(b_, m, 2), dlogits(b_, m, 2);
       b_.gather(s.data(), i2.data(), 2 * m, logits.data());
       b_.softmax_xent(logits.view(), yd.data(), lt.loss.data(), dlogits.view());
-      b_.gather(dlogits.data(), io.data(), m, qc.values.data());
+      b_.gather(dlogits.data(), io.data(), m, qc.values());
       // dL/dZ_i = 2 sum_{k in row i} ds_k Z_{col k}: the stored (v, u) copy mirrors (u, v).
       b_.spmm_csr(qc.view(), out.view(), nullptr, dout.view(), false);
       b_.scale(dout.size(), 2.0f, dout.data());

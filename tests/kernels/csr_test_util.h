@@ -8,17 +8,11 @@
 #include <vector>
 
 #include "backend_fixture.h"
+#include "engine/csr_matrix.h"
 
 namespace neuroai::testing {
 
-struct HostCsr {
-  int32_t rows = 0;
-  int32_t cols = 0;
-  std::vector<int32_t> indptr{0};
-  std::vector<int32_t> indices;
-  std::vector<float> values;
-  int64_t nnz() const { return int64_t(indices.size()); }
-};
+using neuroai::HostCsr;
 
 // A named shape for the case lists; every `empty_every`-th row (when > 0) has no entries.
 struct CsrCase {
@@ -68,7 +62,8 @@ inline std::vector<double> dense_of(const HostCsr& a) {
   return d;
 }
 
-// The CSR arrays of a HostCsr on a backend.
+// The CSR arrays of a HostCsr on a backend, as they are: unlike the engine's CsrMatrix, not
+// validated, so that the tests can hand the ops broken matrices.
 struct DevCsr {
   Buf<int32_t> indptr;
   Buf<int32_t> indices;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "backend_fixture.h"
+#include "engine/csr_matrix.h"
 #include "kernels/error.h"
 
 namespace neuroai::testing {
@@ -23,10 +24,7 @@ std::vector<double> ref_trace(const std::vector<float>& x, int64_t batch, const 
   return out;
 }
 
-struct HostCsr {
-  int32_t rows = 0, cols = 0;
-  std::vector<int32_t> indptr, indices;
-};
+using neuroai::HostCsr;
 
 // A random pattern with every 5th row empty.
 HostCsr random_pattern(int32_t rows, int32_t cols, double density, uint64_t seed) {
