@@ -28,7 +28,9 @@ nlohmann::json read_json(const fs::path& p) {
 class BreakEvenCache : public ::testing::Test {
 protected:
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) / "break_even_cache";
+    // One folder per test: ctest runs the two side by side.
+    dir_ = fs::path(::testing::TempDir()) /
+           (std::string("break_even_cache_") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     setenv("NEUROAI_CACHE_DIR", dir_.c_str(), 1);
   }
