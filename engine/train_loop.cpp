@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
 #include <fmt/format.h>
 
@@ -19,6 +20,16 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// The last line of a JSONL file as an object (null when there is none).
+nlohmann::json last_jsonl_object(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, last;
+  while (std::getline(in, line))
+    if (!line.empty()) last = line;
+  nlohmann::json j = nlohmann::json::parse(last, nullptr, false);
+  return j.is_object() ? j : nlohmann::json();
+}
 }  // namespace
 
 TrainLoop::TrainLoop(TrainFamily& family, RunSpec spec) : fam_(family), spec_(std::move(spec)) {
@@ -93,9 +104,11 @@ void TrainLoop::write_config() {
 }
 
 LoopResult TrainLoop::run() {
-  fs::create_directories(spec_.out_dir);
+  const RunDirLock lock(spec_.out_dir, !spec_.resume);  // held until `done` is written
   const bool resuming = spec_.resume && fs::exists(path("state.safetensors"));
   if (resuming) restore();
+  fs::remove(path("done"));
+  if (!spec_.resume && !spec_.config_toml.empty()) write_file_atomic(path("config.toml"), spec_.config_toml);
   // config.json: the resolved model and training configuration. A resume keeps the run's; one killed
   // before writing it gets it now.
   if (!resuming || !fs::exists(path("config.json"))) write_config();
@@ -146,6 +159,10 @@ LoopResult TrainLoop::run() {
   progress_->finish();
   fam_.finish(*this);
   if (!break_even_used().empty()) write_config();  // now with the measured thresholds
+  nlohmann::json done = {{"command", spec_.label}};
+  if (last_.is_null()) last_ = last_jsonl_object(path("metrics.jsonl"));  // a resume with nothing left to do
+  if (!last_.is_null()) done["final"] = last_;
+  write_file_atomic(path("done"), done.dump() + "\n");
   res.epochs_done = spec_.epochs;
   res.steps = step_;
   res.train_seconds = seconds_since(t_start);

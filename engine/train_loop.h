@@ -2,10 +2,12 @@
 // (config.json, metrics.jsonl, steps.jsonl, model.safetensors, state.safetensors), resume, the epoch and
 // evaluation cadence, progress, the divergence guard and the structure-event log. A family (MLP, RNN/GRU,
 // GNN) implements TrainFamily: its steps, its evaluation, its checkpoint and its state, and nothing about
-// files or folders. The CLI around it (tools/config.cpp) adds config.toml, the run lock and `done`.
+// files or folders; the CLI around it (tools/config.cpp) only chooses the folder and resolves the config.
 //
 // One run, as the loop drives it:
-//   fresh:  config.json; model.safetensors of the initial weights (epoch 0); family.start()
+//   always: the folder's lock (RUN_DIR/.lock, run_log.h RunDirLock: a read-only, missing or busy folder
+//           is refused before anything in it changes), then `done` removed (a run that dies leaves none)
+//   fresh:  config.toml; config.json; model.safetensors of the initial weights (epoch 0); family.start()
 //   (state.safetensors and, at the end, config.json also record the break-even densities the automatic
 //   hand-off used, so a resume hands off at the same steps: sparse_linear.h break_even_used)
 //   resume: state.safetensors verified (format, configuration, checksum) and restored before any file
@@ -14,7 +16,8 @@
 //           family.step() guarded against a non-finite loss; on evaluation epochs (every eval_every and
 //           the last) family.evaluate() gives the metrics line, which is written, then model.safetensors,
 //           then state.safetensors (a kill between them resumes from the older state and rewrites the line)
-//   end:    family.finish() (a final metrics line, files beside the checkpoint)
+//   end:    family.finish() (a final metrics line, files beside the checkpoint); `done`, with the command
+//           and the last metrics line, written last: the run is complete
 #pragma once
 
 #include <cstdint>
@@ -41,6 +44,9 @@ struct RunSpec {
   bool resume = false;  // continue from out_dir/state.safetensors when it exists
   bool quiet = false;
   std::string backend;  // the backend's description, for config.json
+  // The resolved configuration, written as out_dir/config.toml by a fresh run (empty: none); a resumed
+  // run keeps the one it was resolved from.
+  std::string config_toml;
 };
 
 // One step as the family reports it to the loop.

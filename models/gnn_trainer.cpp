@@ -551,6 +551,7 @@ GnnTrainResult train_gnn(Backend& b, const Graph& g, GnnConfig mc, const GnnTrai
   RunSpec spec;
   spec.out_dir = cfg.out_dir;
   spec.label = cfg.label;
+  spec.config_toml = cfg.config_toml;
   spec.epochs = cfg.epochs;
   spec.eval_every = cfg.eval_every;
   spec.resume = cfg.resume;

@@ -50,6 +50,7 @@ struct GnnTrainConfig {
   int null_replicates = 20;  // random prunings of the same graph for the null range of the final metrics
   bool quiet = false;
   std::string label = "train gnn";
+  std::string config_toml;  // written as out_dir/config.toml by a fresh run (RunSpec)
   // Continue from out_dir/state.safetensors when it exists; metrics.jsonl is cut back to its epoch. The
   // state is written with every metrics line (every eval_every epochs: an epoch is one full-graph step):
   // layer and edge parameters with their optimizer moments, the Hebbian rule, edge traces (Hb, score),

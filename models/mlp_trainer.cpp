@@ -561,6 +561,7 @@ TrainResult train_mlp(Backend& b, const MlpConfig& model_cfg, const TrainConfig&
   RunSpec spec;
   spec.out_dir = cfg.out_dir;
   spec.label = cfg.label;
+  spec.config_toml = cfg.config_toml;
   spec.epochs = fam.epochs();
   spec.resume = cfg.resume;
   spec.quiet = cfg.quiet;

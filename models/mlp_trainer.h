@@ -34,6 +34,7 @@ struct TrainConfig {
   int64_t metric_samples = 2000;  // test samples for the activity metrics (all when fewer)
   bool quiet = false;
   std::string label = "train mlp";
+  std::string config_toml;  // written as out_dir/config.toml by a fresh run (RunSpec)
   // Continue from out_dir/state.safetensors (written after every epoch) when it exists; the metrics
   // logs are cut back to its epoch. The state holds the layers (current form, masks, moments), the
   // pruner's rounds and rewind snapshot, the spatial loss samplers and the step.

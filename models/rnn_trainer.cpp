@@ -636,6 +636,7 @@ RnnTrainResult train_rnn(Backend& be, const RnnConfig& model_cfg, const RnnTrain
   RunSpec spec;
   spec.out_dir = cfg.out_dir;
   spec.label = cfg.label;
+  spec.config_toml = cfg.config_toml;
   spec.epochs = cfg.epochs;
   spec.resume = cfg.resume;
   spec.quiet = cfg.quiet;

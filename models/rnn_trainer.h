@@ -71,6 +71,7 @@ struct RnnTrainConfig {
   int64_t metric_sequences = 256;  // test sequences for the activity metrics
   bool quiet = false;
   std::string label = "train rnn";
+  std::string config_toml;  // written as out_dir/config.toml by a fresh run (RunSpec)
   std::map<std::string, std::string> extra_metadata;  // stored in the checkpoint
   // Continue from out_dir/state.safetensors (written after every epoch: the three layers in their current
   // form with masks and moments, the relevance traces, the step) when it exists; metrics.jsonl is cut

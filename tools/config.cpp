@@ -323,7 +323,6 @@ int run_selected(CLI::App* leaf, const std::function<int()>& run) {
   nlohmann::json line = {{"command", path}};
   if (!run_dir.empty()) line["run_dir"] = run_dir;
   int rc = kExitOk;
-  std::optional<RunDirLock> lock;  // held until `done` is written
   try {
     if (resume && fs::exists(fs::path(run_dir) / "done")) {
       // Nothing to do, and nothing in the folder changes.
@@ -331,21 +330,13 @@ int run_selected(CLI::App* leaf, const std::function<int()>& run) {
       const std::string last = last_metrics_line(run_dir);
       if (!last.empty()) line["final"] = nlohmann::json::parse(last, nullptr, false);
       run_dir.clear();
-    } else if (!run_dir.empty()) {
-      // A run is complete only once `done` exists: a rerun that dies leaves it absent. A resumed run
-      // keeps its config.toml (the one it was resolved from). A read-only or missing folder, or one
-      // another process runs in, is refused first, before anything in it changes.
-      lock.emplace(run_dir, !resume);
-      fs::remove(fs::path(run_dir) / "done");
-      if (!resume) write_file_atomic((fs::path(run_dir) / "config.toml").string(), resolved_config_toml(leaf));
     }
+    // The training loop (engine/train_loop.h) takes the folder's lock, writes config.toml and, last,
+    // `done`; nothing in the folder changes before the command's own checks have passed.
     if (!run_dir.empty() || !resume) rc = run();
     if (rc == kExitOk && !run_dir.empty()) {
-      nlohmann::json done = {{"command", path}};
       const std::string last = last_metrics_line(run_dir);
-      if (!last.empty()) done["final"] = nlohmann::json::parse(last, nullptr, false);
-      write_file_atomic((fs::path(run_dir) / "done").string(), done.dump() + "\n");
-      if (done.contains("final")) line["final"] = done["final"];
+      if (!last.empty()) line["final"] = nlohmann::json::parse(last, nullptr, false);
     }
   } catch (const CLI::ParseError& e) {  // a bad config given to a command at run time (sweep)
     std::fflush(stdout);

@@ -49,11 +49,10 @@ std::string option_value(const CLI::App* sub, const std::string& long_name);
 // (docs/STUDY.md). A missing folder, or one without config.toml, is refused by parse_with_config.
 void add_resume_option(CLI::App* cmd, std::string& run_dir);
 
-// Runs the selected command. For `train <family>` (its --out folder; without --out the next free
-// default, see free_run_dir in config.cpp): writes RUN_DIR/config.toml
-// first, removes RUN_DIR/done at the start and writes it (with the final metrics line) on success. Errors
-// print one line and give kExitRuntime; with --json one JSON line (status, exit, run_dir, final) ends
-// the output.
+// Runs the selected command. For `train <family>` it chooses the run folder (its --out; without --out
+// the next free default, see free_run_dir in config.cpp); the training loop then writes config.toml
+// (resolved_config_toml) and, on success, `done`. Errors print one line and give kExitRuntime; with
+// --json one JSON line (status, exit, run_dir, final: the last metrics line) ends the output.
 int run_selected(CLI::App* leaf, const std::function<int()>& run);
 // The last non-empty line of RUN_DIR/metrics.jsonl ("" when none).
 std::string last_metrics_line(const std::string& run_dir);

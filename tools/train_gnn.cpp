@@ -183,7 +183,10 @@ Command add_train_gnn(CLI::App& app) {
   CLI::App* cmd = train_app(app)->add_subcommand(
       "gnn", "GCN with Hebbian plastic edges and edge pruning on a community-structured graph");
   add_options(cmd, *o);
-  return {cmd, [o]() { return run(*o); }};
+  return {cmd, [o, cmd]() {
+            o->tc.config_toml = resolved_config_toml(cmd);  // written by the training loop
+            return run(*o);
+          }};
 }
 
 }  // namespace neuroai::tools

@@ -201,7 +201,10 @@ Command add_train_mlp(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--quiet", o->tc.quiet, "No progress output (results still print)");
   add_resume_option(cmd, o->resume);
-  return {cmd, [o]() { return run(*o); }};
+  return {cmd, [o, cmd]() {
+            o->tc.config_toml = resolved_config_toml(cmd);  // written by the training loop
+            return run(*o);
+          }};
 }
 
 }  // namespace neuroai::tools

@@ -182,7 +182,10 @@ Command add_cell(CLI::App& app, CellKind cell) {
                            ? "GRU (PyTorch form) with phase groups and sparse recurrent weights on a sequence task"
                            : "Leaky vanilla RNN with phase groups and sparse recurrent weights on a sequence task");
   add_options(cmd, *o, cell);
-  return {cmd, [o, cell]() { return run(cell, *o); }};
+  return {cmd, [o, cmd, cell]() {
+            o->tc.config_toml = resolved_config_toml(cmd);  // written by the training loop
+            return run(cell, *o);
+          }};
 }
 
 }  // namespace

@@ -153,6 +153,8 @@ const std::vector<Case>& cases() {
       {"CIFAR-10: a batch that is not whole records", "train mlp --data {D}/cifar_cut --out {D}/new", 1,
        "{D}/cifar_cut/data_batch_1.bin"},
       {"no data set in the folder", "train mlp --data {D}/empty --out {D}/new", 1, "{D}/empty: no data set found"},
+      {"a data error, into a completed run folder", "train mlp --data {D}/empty --out {D}/mlp", 1,
+       "{D}/empty: no data set found"},
       {"GNN labels: a negative label", "train gnn --graph {D}/edges.txt --labels {D}/labels_neg.txt --out {D}/new", 1,
        "{D}/labels_neg.txt:4: label -1 must be >= 0"},
       {"GNN labels: a label beyond the node count", "train gnn --graph {D}/edges.txt --labels {D}/labels_big.txt --out {D}/new",
@@ -253,8 +255,13 @@ TEST_F(BadInput, EveryCaseExitsWithItsStatusAndOneLineAndChangesNothing) {
                                         [](const std::string& l) { return l.starts_with("neuroai: error: "); });
       EXPECT_EQ(errors, 1) << c.purpose << "\n" << r.out;
     }
-    // Nothing that existed changed; a refused train left nothing trained in its new folder.
+    // Nothing that existed changed; a refused train left nothing trained in its new folder, and a
+    // train refused by its own checks (data, options) never made the folder: the training loop alone
+    // writes in a run folder, once the command is under way.
     auto after = tree(d);
+    if (c.args.starts_with("train ") && c.args.find("--resume") == std::string::npos) {
+      EXPECT_FALSE(fs::exists(d / "new")) << c.purpose << ": made the run folder";
+    }
     for (auto it = after.begin(); it != after.end();) {
       const bool fresh = it->first.starts_with("new/") || it->first.starts_with("sw/");
       if (fresh) {
