@@ -82,8 +82,10 @@ Pruner::Pruner(const PruneConfig& cfg, int64_t total_steps) : cfg_(cfg), total_s
   NEUROAI_CHECK(cfg.tile > 0, "pruner: tile {} must be > 0", cfg.tile);
   NEUROAI_CHECK(cfg.distance_weight >= 0.0, "pruner: distance_weight {} must be >= 0", cfg.distance_weight);
   NEUROAI_CHECK(cfg.rate > 0.0 && cfg.rate < 1.0, "pruner: iterative rate {} outside (0, 1)", cfg.rate);
-  if (cfg.method == PruneMethod::Gradual) {
+  if (cfg.method == PruneMethod::Gradual || cfg.method == PruneMethod::Fraction) {
     NEUROAI_CHECK(cfg.every > 0, "pruner: every = {} steps; expected > 0", cfg.every);
+  }
+  if (cfg.method == PruneMethod::Gradual) {
     sched_ = GmpSchedule::from_fractions(0.0, cfg.sparsity, total_steps, cfg.start, cfg.end, cfg.every);
   }
   one_shot_step_ = std::llround(cfg.start * double(total_steps));
@@ -99,8 +101,28 @@ double Pruner::target_at(int64_t step) const {
       return step >= one_shot_step_ ? cfg_.sparsity : 0.0;
     case PruneMethod::Iterative:
       return 1.0 - std::pow(1.0 - cfg_.rate, rounds_done_);
+    case PruneMethod::Fraction:
+      return step >= one_shot_step_ ? cfg_.sparsity : 0.0;  // the target; the events approach it
   }
   return 0.0;
+}
+
+int64_t Pruner::count_at(int64_t step, int64_t n_total, int64_t n_alive) const {
+  const int64_t removed = n_total - n_alive;
+  switch (cfg_.method) {
+    case PruneMethod::None:
+    case PruneMethod::Iterative:
+      return 0;
+    case PruneMethod::Gradual:
+      return sched_.is_prune_step(step) ? std::llround(sched_.sparsity_at(step) * double(n_total)) - removed : 0;
+    case PruneMethod::OneShot:
+      return step == one_shot_step_ ? std::llround(cfg_.sparsity * double(n_total)) - removed : 0;
+    case PruneMethod::Fraction:
+      if (step < one_shot_step_ || (step - one_shot_step_) % cfg_.every != 0) return 0;
+      return std::min<int64_t>(std::llround(cfg_.sparsity * double(n_total)) - removed,
+                      std::max<int64_t>(1, std::llround(cfg_.rate * double(n_alive))));
+  }
+  return 0;
 }
 
 double Pruner::sparsity_of(std::span<const PrunableLayer> layers) {
@@ -130,6 +152,14 @@ bool Pruner::on_step(int64_t step, std::span<PrunableLayer> layers) {
       if (step != one_shot_step_) return false;
       prune_to(cfg_.sparsity, layers);
       break;
+    case PruneMethod::Fraction: {
+      int64_t n = 0, alive = 0;
+      for (const auto& l : layers) n += dense_size(*l.layer), alive += l.layer->nnz();
+      const int64_t k = count_at(step, n, alive);
+      if (k <= 0) return false;
+      prune_to(double(n - alive + k) / double(n), layers);
+      break;
+    }
     case PruneMethod::Iterative:
       if (!has_snapshot() && step >= cfg_.rewind_step) snapshot(layers);
       return false;

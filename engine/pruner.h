@@ -17,19 +17,22 @@
 
 namespace neuroai {
 
-enum class PruneMethod { None, Gradual, Iterative, OneShot };
+// Gradual: the cubic schedule of SPEC §2.3; Iterative: lottery-ticket rounds with rewinding; OneShot: all
+// at once; Fraction: `rate` of the remaining entries every `every` steps from `start` until `sparsity`.
+enum class PruneMethod { None, Gradual, Iterative, OneShot, Fraction };
 enum class PruneAllocation { Layerwise, Global, Tile, RowBlock };
 
 struct PruneConfig {
   PruneMethod method = PruneMethod::Gradual;
   double sparsity = 0.9;            // final target
   double start = 0.05, end = 0.75;  // fractions of training (gradual); one-shot prunes at `start`
-  int64_t every = 100;              // steps between prune events (gradual; capped at the pruning window)
+  int64_t every = 100;              // steps between prune events (gradual, fraction; gradual: capped at the window)
   PruneAllocation allocation = PruneAllocation::Layerwise;
   int tile = 4;                  // tile allocation: tile x tile blocks of the post-synaptic sheet
   double distance_weight = 0.0;  // > 0: score = |W| / (1 + distance_weight * l_ij) (SPEC §5 d2 wiring length)
   int rounds = 5;                // iterative (lottery ticket) mode
-  double rate = 0.2;             // of the remaining weights per round; the output layer at rate / 2
+  double rate = 0.2;             // of the remaining weights per round (iterative: the output layer at rate / 2)
+                                 // or per event (fraction)
   int64_t rewind_step = 0;
 };
 
@@ -65,6 +68,11 @@ public:
   // together at s when every layer is an output layer).
   void prune_to(double sparsity, std::span<PrunableLayer> layers);
   double target_at(int64_t step) const;
+  // The schedule alone, for a family whose prunable entries are not SparseLinear layers (the GNN's
+  // edges): how many of n_total entries, n_alive of them alive, the event at `step` removes (0 when
+  // `step` is no prune step). Gradual and one-shot: to round(target * n_total) pruned; fraction:
+  // max(1, round(rate * n_alive)), at most to round(sparsity * n_total); iterative and none: 0.
+  int64_t count_at(int64_t step, int64_t n_total, int64_t n_alive) const;
 
   // Iterative magnitude pruning: round r (1-based, counted here) prunes each layer to sparsity
   // 1 - (1 - rate)^r (output layers: 1 - (1 - rate / 2)^r), i.e. `rate` of the remaining weights.

@@ -13,6 +13,7 @@
 
 #include "engine/csr_matrix.h"
 #include "engine/graph_metrics.h"
+#include "engine/pruner.h"
 #include "engine/run_log.h"
 #include "engine/safetensors.h"
 #include "engine/schedule.h"
@@ -187,6 +188,20 @@ nlohmann::json gnn_metrics(Backend& b, const Graph& g, GnnModel& model, const Te
   return j;
 }
 
+// The edges' schedule as the engine Pruner's: cubic (gradual) or fraction, none without edge pruning.
+PruneConfig edge_prune_config(const GnnTrainConfig& c) {
+  PruneConfig p;
+  p.method = c.prune == EdgePrune::None || c.edge_sparsity <= 0 ? PruneMethod::None
+             : c.schedule == EdgeSchedule::Cubic                 ? PruneMethod::Gradual
+                                                                  : PruneMethod::Fraction;
+  p.sparsity = c.edge_sparsity;
+  p.start = c.prune_start;
+  p.end = c.prune_end;
+  p.every = c.prune_every;
+  p.rate = c.prune_rate;
+  return p;
+}
+
 // The options a resumed run must share with the run that saved the state.
 nlohmann::json train_config_json(const GnnTrainConfig& c, const Graph& g) {
   return {{"graph", g.source},
@@ -330,10 +345,7 @@ public:
       : b_(b), g_(g), cfg_(cfg), rng_(cfg.seed + 1), sp_(make_split(b, g, cfg, rng_, mc)), mc_(mc),
         model_(b, mc, g.n, sp_.mp_edges), p0_(model_.pairs()),
         x_(node_features(b, g)),
-        sched_(GmpSchedule::from_fractions(0.0, cfg.edge_sparsity, cfg.epochs, cfg.prune_start, cfg.prune_end,
-                                           cfg.prune_every)),
-        fraction_start_(std::llround(cfg.prune_start * cfg.epochs)),
-        target_removed_(std::llround(cfg.edge_sparsity * double(p0_))) {
+        pruner_(edge_prune_config(cfg), cfg.epochs) {
     lrc_.kind = LrSchedule::Constant;
   }
 
@@ -346,7 +358,7 @@ public:
 
   void start(TrainLoop& loop) override {
     const std::string note = cfg_.prune != EdgePrune::None && cfg_.schedule == EdgeSchedule::Cubic
-                                 ? sched_.shortened_note(cfg_.prune_every, "--prune-every", "epoch")
+                                 ? pruner_.schedule().shortened_note(cfg_.prune_every, "--prune-every", "epoch")
                                  : "";
     if (!note.empty()) loop.message(note);
   }
@@ -507,15 +519,8 @@ public:
 private:
   // One prune event when the schedule has one at this epoch (= step).
   void prune(TrainLoop& loop, int epoch) {
-    if (cfg_.prune == EdgePrune::None || cfg_.edge_sparsity <= 0) return;
-    const int64_t step = epoch;
-    const int64_t removed = p0_ - model_.pairs();
-    int64_t n_prune = 0;
-    if (cfg_.schedule == EdgeSchedule::Cubic) {
-      if (sched_.is_prune_step(step)) n_prune = std::llround(sched_.sparsity_at(step) * double(p0_)) - removed;
-    } else if (step >= fraction_start_ && (step - fraction_start_) % cfg_.prune_every == 0) {
-      n_prune = std::min(target_removed_ - removed, std::max<int64_t>(1, std::llround(cfg_.prune_rate * model_.pairs())));
-    }
+    const int64_t step = epoch;  // one full-graph step per epoch
+    int64_t n_prune = pruner_.count_at(step, p0_, model_.pairs());
     if (n_prune <= 0) return;
     int64_t eligible = 0;
     const std::vector<float> score =
@@ -536,8 +541,7 @@ private:
   GnnModel model_;
   const int64_t p0_;  // pairs before pruning
   const Tensor x_;
-  const GmpSchedule sched_;
-  const int64_t fraction_start_, target_removed_;
+  const Pruner pruner_;  // the edge schedule: the engine's, with the pairs as its entries
   LrConfig lrc_;
   double loss_ = 0.0;
   nlohmann::json last_;

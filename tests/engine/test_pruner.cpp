@@ -347,6 +347,43 @@ TEST_P(PrunerTest, OneShot) {
   EXPECT_FALSE(q.on_step(10, net.view));
 }
 
+// The fraction schedule (the GNN's edges): from step round(start * total), every `every` steps, rate of
+// the remaining entries (at least one), never past the target; as counts and on layers.
+TEST_P(PrunerTest, FractionScheduleRemovesARateOfWhatRemains) {
+  PruneConfig cfg;
+  cfg.method = PruneMethod::Fraction;
+  cfg.sparsity = 0.5;
+  cfg.start = 0.1;
+  cfg.every = 4;
+  cfg.rate = 0.2;
+  const Pruner p(cfg, 40);
+  EXPECT_EQ(p.count_at(3, 100, 100), 0);   // before start (step 4)
+  EXPECT_EQ(p.count_at(4, 100, 100), 20);  // 0.2 of 100
+  EXPECT_EQ(p.count_at(6, 100, 80), 0);    // not an event step
+  EXPECT_EQ(p.count_at(8, 100, 80), 16);
+  EXPECT_EQ(p.count_at(12, 100, 64), 13);
+  EXPECT_EQ(p.count_at(16, 100, 51), 1);   // capped by the target: 50 pruned
+  EXPECT_EQ(p.count_at(20, 100, 50), 0);
+  EXPECT_EQ(p.count_at(4, 3, 3), 1);       // at least one per event
+
+  Net net;
+  net.add(be(), 10, 10, random_floats(100, 3), false);
+  Pruner q(cfg, 40);
+  int64_t events = 0;
+  for (int64_t step = 0; step <= 40; ++step) events += q.on_step(step, net.view);
+  EXPECT_EQ(pruned(net.layers[0]), 50);
+  EXPECT_EQ(events, 4);  // 20, 16, 13, 1
+
+  // The gradual and one-shot counts are the layer pruning's: to round(target * n) in all.
+  PruneConfig g;
+  g.method = PruneMethod::OneShot;
+  g.sparsity = 0.6;
+  g.start = 0.25;
+  const Pruner o(g, 40);
+  EXPECT_EQ(o.count_at(10, 100, 90), 50);
+  EXPECT_EQ(o.count_at(11, 100, 90), 0);
+}
+
 NEUROAI_INSTANTIATE_BACKENDS(PrunerTest);
 
 }  // namespace
