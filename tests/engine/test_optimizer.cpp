@@ -144,7 +144,9 @@ TEST_P(OptimizerTest, StepMatchesReference) {
     ASSERT_TRUE(testing::any_nonzero(w));
     EXPECT_TRUE(all_close(p.w_host(), w, 1e-6, 1e-5));
     EXPECT_TRUE(all_close(host(be(), p.m(), n), m, 1e-6, 1e-5));
-    if (c.cfg.kind == OptimKind::Adam) EXPECT_TRUE(all_close(host(be(), p.v(), n), v, 1e-7, 1e-5));
+    if (c.cfg.kind == OptimKind::Adam) {
+      EXPECT_TRUE(all_close(host(be(), p.v(), n), v, 1e-7, 1e-5));
+    }
     if (c.masked) {
       const auto hw = p.w_host(), hm = host(be(), p.m(), n);
       for (int64_t i = 0; i < n; ++i) {
