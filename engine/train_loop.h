@@ -49,6 +49,22 @@ struct RunSpec {
   std::string config_toml;
 };
 
+// The RunSpec of a family's training configuration (MLP, RNN/GRU, GNN: each has out_dir, label,
+// config_toml, resume and quiet).
+template <class TrainConfig>
+RunSpec run_spec_of(const TrainConfig& c, int epochs, int eval_every, std::string backend) {
+  RunSpec s;
+  s.out_dir = c.out_dir;
+  s.label = c.label;
+  s.config_toml = c.config_toml;
+  s.epochs = epochs;
+  s.eval_every = eval_every;
+  s.resume = c.resume;
+  s.quiet = c.quiet;
+  s.backend = std::move(backend);
+  return s;
+}
+
 // One step as the family reports it to the loop.
 struct StepResult {
   double loss = 0.0;      // the guard stops the run when this is not finite

@@ -552,16 +552,7 @@ private:
 GnnTrainResult train_gnn(Backend& b, const Graph& g, GnnConfig mc, const GnnTrainConfig& cfg) {
   cfg.validate();
   GnnFamily fam(b, g, mc, cfg);
-  RunSpec spec;
-  spec.out_dir = cfg.out_dir;
-  spec.label = cfg.label;
-  spec.config_toml = cfg.config_toml;
-  spec.epochs = cfg.epochs;
-  spec.eval_every = cfg.eval_every;
-  spec.resume = cfg.resume;
-  spec.quiet = cfg.quiet;
-  spec.backend = b.description();
-  TrainLoop loop(fam, spec);
+  TrainLoop loop(fam, run_spec_of(cfg, cfg.epochs, cfg.eval_every, b.description()));
   const LoopResult r = loop.run();
   return {fam.last(), r.checkpoint};
 }

@@ -558,15 +558,7 @@ private:
 TrainResult train_mlp(Backend& b, const MlpConfig& model_cfg, const TrainConfig& cfg, const DataSplit& data) {
   cfg.validate();
   MlpFamily fam(b, model_cfg, cfg, data);
-  RunSpec spec;
-  spec.out_dir = cfg.out_dir;
-  spec.label = cfg.label;
-  spec.config_toml = cfg.config_toml;
-  spec.epochs = fam.epochs();
-  spec.resume = cfg.resume;
-  spec.quiet = cfg.quiet;
-  spec.backend = b.description();
-  TrainLoop loop(fam, spec);
+  TrainLoop loop(fam, run_spec_of(cfg, fam.epochs(), 1, b.description()));
   return fam.result(loop.run());
 }
 

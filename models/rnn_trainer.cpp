@@ -633,15 +633,7 @@ RnnTrainResult train_rnn(Backend& be, const RnnConfig& model_cfg, const RnnTrain
                 model_cfg.outputs, task.describe());
   NEUROAI_CHECK(task.train.n >= 1 && task.test.n >= 1, "train rnn: the task has no training or no test sequences");
   RnnFamily fam(be, model_cfg, cfg, task);
-  RunSpec spec;
-  spec.out_dir = cfg.out_dir;
-  spec.label = cfg.label;
-  spec.config_toml = cfg.config_toml;
-  spec.epochs = cfg.epochs;
-  spec.resume = cfg.resume;
-  spec.quiet = cfg.quiet;
-  spec.backend = be.description();
-  TrainLoop loop(fam, spec);
+  TrainLoop loop(fam, run_spec_of(cfg, cfg.epochs, 1, be.description()));
   return fam.result(loop.run());
 }
 
